@@ -1,0 +1,177 @@
+"""The backward pass: one iterative walk over the graph in reverse topological order."""
+import numpy as np
+
+from .function import _check_finite
+from .grad_mode import enable_grad, no_grad, state
+from .ops import Cast, SumTo
+from .tensor import Tensor
+
+
+def _toposort(roots):
+    """Tensors reachable from `roots` through ops, each after everything it feeds (explicit stack)."""
+    order, seen = [], set()
+    stack = [(root, False) for root in reversed(roots)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        node = t._ctx
+        if node is None:
+            continue
+        if node.inputs is None:
+            raise RuntimeError(
+                f"backward: the graph through op '{node.name}' was already freed by an earlier "
+                "backward(); pass retain_graph=True to the first backward() to go through it twice")
+        for parent in reversed(node.inputs):
+            if parent.requires_grad and id(parent) not in seen:
+                stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def _check_gradient(t, g, origin):
+    """Reject a gradient of the wrong shape or dtype, naming both shapes."""
+    if not isinstance(g, Tensor):
+        raise TypeError(f"{origin}: gradient must be a Tensor, got {type(g).__name__}")
+    if g.shape != t.shape:
+        raise ValueError(f"{origin}: gradient of shape {g.shape} for a tensor of shape {t.shape}; "
+                         "they must be equal")
+    if g.dtype != t.dtype:
+        raise TypeError(f"{origin}: gradient of dtype {g.dtype} for a tensor of dtype {t.dtype}; "
+                        f"cast it with .astype('{t.dtype}')")
+
+
+def _root_gradient(root, gradient):
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: a gradient can only be implied for a single-element output, but this "
+                f"one has shape {root.shape}; call .sum() first or pass gradient=<tensor of shape "
+                f"{root.shape}>")
+        return Tensor(np.ones(root.shape, dtype=root.dtype))
+    if not isinstance(gradient, Tensor):
+        gradient = Tensor(np.asarray(gradient, dtype=root.dtype))
+    _check_gradient(root, gradient, "backward(gradient=...)")
+    return gradient
+
+
+def backward(roots, gradients=None, retain_graph=None, create_graph=False, inputs=None,
+             on_step=None):
+    """Back-propagate from `roots`; write `.grad` on leaves, or return the grads of `inputs`.
+
+    `on_step(tensor, grad, node, input_grads)` is called after each op's rule is applied
+    (the step-by-step renderer listens there).
+    """
+    if retain_graph is None:
+        retain_graph = create_graph
+    for root in roots:
+        if not root.requires_grad:
+            raise RuntimeError(
+                f"backward: tensor of shape {root.shape} does not require grad and has no graph; "
+                "create the leaves with requires_grad=True (and not inside no_grad())")
+    grads = {}
+    for i, root in enumerate(roots):
+        g = _root_gradient(root, None if gradients is None else gradients[i])
+        grads[id(root)] = (g, False) if id(root) not in grads else (grads[id(root)][0] + g, True)
+    wanted = None if inputs is None else {id(t): None for t in inputs}
+    order = _toposort(roots)
+    mode = enable_grad() if create_graph else no_grad()
+    anomaly = state.anomaly
+    with mode:
+        for t in order:
+            entry = grads.pop(id(t), None)
+            if entry is None:
+                continue
+            g = entry[0]
+            if t._hooks:
+                for hook in list(t._hooks):
+                    replaced = hook(g)
+                    if replaced is not None:
+                        _check_gradient(t, replaced, "hook")
+                        g = replaced
+            node = t._ctx
+            if wanted is not None:
+                if id(t) in wanted:
+                    wanted[id(t)] = g
+            elif node is None or t._retains_grad:
+                _accumulate_grad(t, g, create_graph)
+            if node is None:
+                continue
+            if node.versions is not None:
+                _check_versions(node)
+            input_grads = node.backward(g, t)
+            if on_step is not None:
+                on_step(t, g, node, input_grads)
+            for i, (parent, pg) in enumerate(zip(node.inputs, input_grads)):
+                if pg is None or not parent.requires_grad:
+                    continue
+                if pg.shape != parent.shape:
+                    pg = SumTo.apply(pg, shape=parent.shape)
+                if pg.dtype != parent.dtype:
+                    pg = Cast.apply(pg, dtype=parent.dtype)
+                if anomaly:
+                    _check_finite(node, pg.data, "backward", i)
+                key = id(parent)
+                old = grads.get(key)
+                if old is None:
+                    grads[key] = (pg, False)
+                elif old[1] and not create_graph:
+                    old[0].data += pg.data  # NOTE: a buffer the engine made itself, safe to reuse
+                else:
+                    grads[key] = (old[0] + pg, True)
+            if not retain_graph:
+                node.release()
+    if wanted is not None:
+        return [wanted[id(t)] for t in inputs]
+    return None
+
+
+def _accumulate_grad(t, g, create_graph):
+    if create_graph:
+        t.grad = g if t.grad is None else t.grad + g
+    elif t.grad is None:
+        t.grad = Tensor(np.array(g.data, copy=True))  # own buffer: optimizers update it in place
+    else:
+        t.grad.data += g.data
+
+
+def _check_versions(node):
+    for t, v in zip(node.inputs, node.versions):
+        if t._version != v:
+            name = f" '{t.name}'" if t.name else ""
+            raise RuntimeError(
+                f"backward: a tensor{name} of shape {t.shape} that op '{node.name}' saved for its "
+                f"gradient was modified in place after the op ran (version {v} -> {t._version}); "
+                "its gradient would be wrong. Use an out-of-place op (x = x + 1, not x += 1) or "
+                "modify a .detach()ed copy")
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of `outputs` with respect to `inputs`, without touching any `.grad`.
+
+    >>> x = Tensor(3.0, requires_grad=True)
+    >>> (dx,) = grad(x * x, [x])
+    >>> float(dx)
+    6.0
+    """
+    single = isinstance(inputs, Tensor)
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is not None and isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: an input of shape {t.shape} does not require grad")
+    result = backward(outputs, grad_outputs, retain_graph, create_graph, inputs=inputs)
+    for t, g in zip(inputs, result):
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: an input of shape {t.shape} was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it")
+    return result

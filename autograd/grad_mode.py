@@ -1,0 +1,69 @@
+"""Grad mode: whether new ops are recorded. Thread-local, like PyTorch's."""
+import functools
+import threading
+
+
+class _State(threading.local):
+    # Class attributes are the defaults every new thread starts from.
+    enabled = True
+    anomaly = False
+    scope = ()  # stack of modules whose forward is running (read by the renderer)
+
+
+state = _State()
+
+
+def is_grad_enabled():
+    return state.enabled
+
+
+class _GradMode:
+    """Base for `no_grad` / `enable_grad`: a context manager and a decorator."""
+
+    _mode = True
+
+    def __enter__(self):
+        self._prev = state.enabled
+        state.enabled = self._mode
+        return self
+
+    def __exit__(self, *exc):
+        state.enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Record nothing inside: `with no_grad(): ...` or `@no_grad()`."""
+
+    _mode = False
+
+
+class enable_grad(_GradMode):
+    """Record again inside a `no_grad` block."""
+
+    _mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """`with set_grad_enabled(False): ...` -- grad mode from a flag."""
+
+    def __init__(self, mode):
+        self._mode = bool(mode)
+
+    def __call__(self, fn):
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper

@@ -1,0 +1,15 @@
+"""The primitive ops: each a `Function` with its forward and its vector-Jacobian rule side by side."""
+from .elementwise import (Abs, Add, Cast, Clip, Cos, Div, Erf, Exp, Log, Log1p, Maximum,
+                          Minimum, Mul, Neg, Pow, PowScalar, Relu, Sigmoid, Sin, Sqrt, Sub,
+                          Tanh, Where)
+from .linalg import MatMul
+from .movement import Concatenate, GetItem, Pad, Reshape, ScatterAdd, Transpose
+from .reduce import BroadcastTo, Max, Min, Sum, SumTo
+
+PRIMITIVES = (
+    Add, Sub, Mul, Div, Neg, Pow, PowScalar, Exp, Log, Log1p, Sqrt, Abs, Sin, Cos, Tanh,
+    Sigmoid, Relu, Erf, Maximum, Minimum, Where, Clip, Cast,
+    Sum, Max, Min, SumTo,
+    Reshape, Transpose, BroadcastTo, GetItem, ScatterAdd, Concatenate, Pad,
+    MatMul,
+)

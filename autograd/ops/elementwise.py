@@ -1,0 +1,353 @@
+"""Elementwise primitives. Rules may return broadcast-shaped gradients: the engine sums them back."""
+import math
+
+import numpy as np
+
+from ..function import Function
+
+
+def _const(array):
+    """A constant Tensor (no graph) for masks and other values a rule reads."""
+    from ..tensor import Tensor
+
+    return Tensor(array)
+
+
+# ---- arithmetic -----------------------------------------------------------------------
+
+class Add(Function):
+    """a + b;  da = grad, db = grad"""
+
+    name = "add"
+    saves_inputs = False
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, grad, out):
+        return grad, grad
+
+
+class Sub(Function):
+    """a - b;  da = grad, db = -grad"""
+
+    # NOTE: a primitive rather than a + (-b): one graph node instead of two.
+    name = "sub"
+    saves_inputs = False
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, grad, out):
+        return grad, (-grad if self.needs[1] else None)
+
+
+class Mul(Function):
+    """a * b;  da = grad * b, db = grad * a"""
+
+    name = "mul"
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, grad, out):
+        a, b = self.inputs
+        return (grad * b if self.needs[0] else None,
+                grad * a if self.needs[1] else None)
+
+
+class Div(Function):
+    """a / b;  da = grad / b, db = -grad * a / b^2"""
+
+    name = "div"
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, grad, out):
+        a, b = self.inputs
+        ga = grad / b if self.needs[0] else None
+        gb = -grad * a / (b * b) if self.needs[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    """-x;  dx = -grad"""
+
+    name = "neg"
+    saves_inputs = False
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad, out):
+        return (-grad,)
+
+
+class PowScalar(Function):
+    """x ** p for a constant number p;  dx = grad * p * x^(p-1)"""
+
+    name = "pow"
+
+    def forward(self, x, exponent):
+        self.exponent = exponent
+        return x ** exponent
+
+    def backward(self, grad, out):
+        (x,) = self.inputs
+        p = self.exponent
+        if p == 2:
+            return (grad * 2 * x,)
+        return (grad * p * x ** (p - 1),)
+
+
+class Pow(Function):
+    """a ** b;  da = grad * b * a^(b-1), db = grad * a^b * log(a)"""
+
+    name = "pow"
+
+    def forward(self, a, b):
+        return a ** b
+
+    def backward(self, grad, out):
+        a, b = self.inputs
+        ga = grad * b * a ** (b - 1) if self.needs[0] else None
+        gb = None
+        if self.needs[1]:
+            # NOTE: where a == 0 and b >= 0, a^b is flat in b from the right: use 0, not 0*log(0).
+            zero = _const((a.data == 0) & (b.data >= 0))
+            safe_a = Where.apply(zero, _const(np.ones((), a.data.dtype)), a)
+            gb = Where.apply(zero, _const(np.zeros((), out.data.dtype)), grad * out * safe_a.log())
+        return ga, gb
+
+
+# ---- transcendental and activation ------------------------------------------------------
+
+class Exp(Function):
+    """exp(x);  dx = grad * exp(x)"""
+
+    name = "exp"
+    saves_inputs = False
+
+    def forward(self, x):
+        return np.exp(x)
+
+    def backward(self, grad, out):
+        return (grad * out,)
+
+
+class Log(Function):
+    """log(x);  dx = grad / x"""
+
+    name = "log"
+
+    def forward(self, x):
+        return np.log(x)
+
+    def backward(self, grad, out):
+        return (grad / self.inputs[0],)
+
+
+class Log1p(Function):
+    """log(1 + x);  dx = grad / (1 + x)"""
+
+    name = "log1p"
+
+    def forward(self, x):
+        return np.log1p(x)
+
+    def backward(self, grad, out):
+        return (grad / (self.inputs[0] + 1),)
+
+
+class Sqrt(Function):
+    """sqrt(x);  dx = grad / (2 sqrt(x))"""
+
+    name = "sqrt"
+    saves_inputs = False
+
+    def forward(self, x):
+        return np.sqrt(x)
+
+    def backward(self, grad, out):
+        return (grad / (out * 2),)
+
+
+class Abs(Function):
+    """|x|;  dx = grad * sign(x)   # NOTE: subgradient 0 at x = 0, as PyTorch"""
+
+    name = "abs"
+
+    def forward(self, x):
+        self.sign = np.sign(x)
+        return np.abs(x)
+
+    def backward(self, grad, out):
+        return (grad * _const(self.sign),)
+
+
+class Sin(Function):
+    """sin(x);  dx = grad * cos(x)"""
+
+    name = "sin"
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def backward(self, grad, out):
+        return (grad * self.inputs[0].cos(),)
+
+
+class Cos(Function):
+    """cos(x);  dx = -grad * sin(x)"""
+
+    name = "cos"
+
+    def forward(self, x):
+        return np.cos(x)
+
+    def backward(self, grad, out):
+        return (-grad * self.inputs[0].sin(),)
+
+
+class Tanh(Function):
+    """tanh(x);  dx = grad * (1 - tanh(x)^2)"""
+
+    name = "tanh"
+    saves_inputs = False
+
+    def forward(self, x):
+        return np.tanh(x)
+
+    def backward(self, grad, out):
+        return (grad * (1 - out * out),)
+
+
+class Sigmoid(Function):
+    """1 / (1 + exp(-x));  dx = grad * s * (1 - s)"""
+
+    # NOTE: a primitive so that it is stable: exp only ever sees -|x|, never overflows.
+    name = "sigmoid"
+    saves_inputs = False
+
+    def forward(self, x):
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+    def backward(self, grad, out):
+        return (grad * out * (1 - out),)
+
+
+class Relu(Function):
+    """max(x, 0);  dx = grad * (x > 0)   # NOTE: subgradient 0 at x = 0, as PyTorch"""
+
+    name = "relu"
+    saves_inputs = False
+
+    def forward(self, x):
+        self.mask = x > 0
+        return np.where(self.mask, x, 0).astype(x.dtype, copy=False)
+
+    def backward(self, grad, out):
+        return (grad * _const(self.mask),)
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+class Erf(Function):
+    """erf(x);  dx = grad * 2/sqrt(pi) * exp(-x^2)"""
+
+    # NOTE: NumPy has no erf; math.erf per element is exact but slow (used by exact GELU).
+    name = "erf"
+
+    def forward(self, x):
+        return _erf(x).astype(x.dtype)
+
+    def backward(self, grad, out):
+        x = self.inputs[0]
+        return (grad * (2 / math.sqrt(math.pi)) * (-(x * x)).exp(),)
+
+
+# ---- selection -------------------------------------------------------------------------
+
+class Maximum(Function):
+    """max(a, b);  da = grad * [a > b], db = grad * [b > a]   # NOTE: ties split 1/2, as PyTorch"""
+
+    name = "maximum"
+
+    def forward(self, a, b):
+        self.wins = (a > b) + 0.5 * (a == b)
+        return np.maximum(a, b)
+
+    def backward(self, grad, out):
+        wa = self.wins.astype(grad.dtype, copy=False)
+        return (grad * _const(wa) if self.needs[0] else None,
+                grad * _const(1 - wa) if self.needs[1] else None)
+
+
+class Minimum(Function):
+    """min(a, b);  da = grad * [a < b], db = grad * [b < a]   # NOTE: ties split 1/2"""
+
+    name = "minimum"
+
+    def forward(self, a, b):
+        self.wins = (a < b) + 0.5 * (a == b)
+        return np.minimum(a, b)
+
+    def backward(self, grad, out):
+        wa = self.wins.astype(grad.dtype, copy=False)
+        return (grad * _const(wa) if self.needs[0] else None,
+                grad * _const(1 - wa) if self.needs[1] else None)
+
+
+class Where(Function):
+    """where(c, a, b);  dc = none, da = grad * c, db = grad * (1 - c)"""
+
+    # NOTE: the branch not taken still receives a zero gradient, and 0 * inf = NaN:
+    # mask the input of a dangerous function first (see detect_anomaly).
+    name = "where"
+    saves_inputs = False
+
+    def forward(self, cond, a, b):
+        self.cond = cond.astype(bool, copy=False)
+        return np.where(self.cond, a, b)
+
+    def backward(self, grad, out):
+        zero = _const(np.zeros((), grad.data.dtype))
+        c = _const(self.cond)
+        return (None,
+                Where.apply(c, grad, zero) if self.needs[1] else None,
+                Where.apply(c, zero, grad) if self.needs[2] else None)
+
+
+class Clip(Function):
+    """clip(x, lo, hi);  dx = grad * [lo <= x <= hi]"""
+
+    name = "clip"
+    saves_inputs = False
+
+    def forward(self, x, lo, hi):
+        self.inside = np.ones(x.shape, bool)
+        if lo is not None:
+            self.inside &= x >= lo
+        if hi is not None:
+            self.inside &= x <= hi
+        return np.clip(x, lo, hi)
+
+    def backward(self, grad, out):
+        return (grad * _const(self.inside),)
+
+
+class Cast(Function):
+    """x.astype(dtype);  dx = grad.astype(x.dtype)"""
+
+    name = "cast"
+    saves_inputs = False
+
+    def forward(self, x, dtype):
+        self.in_dtype = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, grad, out):
+        return (Cast.apply(grad, dtype=self.in_dtype),)

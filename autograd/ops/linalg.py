@@ -1,0 +1,19 @@
+"""Linear algebra primitives."""
+import numpy as np
+
+from ..function import Function
+
+
+class MatMul(Function):
+    """a @ b (batched, both at least 2-D);  da = grad @ b^T, db = a^T @ grad"""
+
+    name = "matmul"
+
+    def forward(self, a, b):
+        return np.matmul(a, b)
+
+    def backward(self, grad, out):
+        a, b = self.inputs
+        ga = grad @ b.mT if self.needs[0] else None
+        gb = a.mT @ grad if self.needs[1] else None
+        return ga, gb

@@ -1,0 +1,126 @@
+"""Movement primitives: reshape, transpose, indexing, concatenation, padding."""
+import numpy as np
+
+from ..function import Function
+
+
+class Reshape(Function):
+    """reshape(x, shape);  dx = reshape(grad, x.shape)"""
+
+    name = "reshape"
+    saves_inputs = False
+
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, grad, out):
+        return (grad.reshape(self.in_shape),)
+
+
+class Transpose(Function):
+    """transpose(x, axes);  dx = transpose(grad, inverse(axes))"""
+
+    name = "transpose"
+    saves_inputs = False
+
+    def forward(self, x, axes):
+        self.axes = axes
+        return x.transpose(axes)
+
+    def backward(self, grad, out):
+        return (Transpose.apply(grad, axes=tuple(np.argsort(self.axes))),)
+
+
+def _is_basic(index):
+    """True when `index` only holds ints, slices, None and Ellipsis (so no element repeats)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))
+               for p in parts)
+
+
+class GetItem(Function):
+    """x[index];  dx = zeros like x, with grad scatter-added at index"""
+
+    name = "getitem"
+    saves_inputs = False
+
+    def forward(self, x, index):
+        self.in_shape = x.shape
+        self.index = index
+        return x[index]
+
+    def backward(self, grad, out):
+        return (ScatterAdd.apply(grad, index=self.index, shape=self.in_shape),)
+
+
+class ScatterAdd(Function):
+    """zeros(shape) with x added at index (repeats accumulate);  dx = grad[index]"""
+
+    name = "scatter_add"
+    saves_inputs = False
+
+    def forward(self, x, index, shape):
+        self.index = index
+        out = np.zeros(shape, dtype=x.dtype)
+        if _is_basic(index):
+            out[index] = x
+        elif (isinstance(index, np.ndarray) and index.dtype.kind in "iu"
+              and index.ndim == 1 and len(shape) >= 1):
+            # NOTE: bincount-style accumulation is far faster than np.add.at for row lookups.
+            if len(index) and out.size:
+                rows = x.reshape(len(index), -1)
+                flat = out.reshape(shape[0], -1)
+                order = np.argsort(index, kind="stable")
+                _add_rows(flat, index[order] % shape[0], rows[order])
+        else:
+            np.add.at(out, index, x)
+        return out
+
+    def backward(self, grad, out):
+        return (GetItem.apply(grad, index=self.index),)
+
+
+def _add_rows(flat, sorted_idx, sorted_rows):
+    """flat[i] += sum of rows whose index is i, for sorted indices (segment sums)."""
+    starts = np.flatnonzero(np.r_[True, sorted_idx[1:] != sorted_idx[:-1]])
+    flat[sorted_idx[starts]] += np.add.reduceat(sorted_rows, starts, axis=0)
+
+
+class Concatenate(Function):
+    """concatenate(xs, axis);  dx_i = grad sliced at x_i's place"""
+
+    name = "concatenate"
+    saves_inputs = False
+
+    def forward(self, *xs, axis=0):
+        self.axis = axis
+        self.sizes = [x.shape[axis] for x in xs]
+        self.ndim = xs[0].ndim
+        return np.concatenate(xs, axis=axis)
+
+    def backward(self, grad, out):
+        grads, start = [], 0
+        axis = self.axis % self.ndim
+        for size, need in zip(self.sizes, self.needs):
+            if need:
+                index = (slice(None),) * axis + (slice(start, start + size),)
+                grads.append(GetItem.apply(grad, index=index))
+            else:
+                grads.append(None)
+            start += size
+        return tuple(grads)
+
+
+class Pad(Function):
+    """pad(x, pad_width, value);  dx = grad with the padding cut off"""
+
+    name = "pad"
+    saves_inputs = False
+
+    def forward(self, x, pad_width, value=0):
+        self.index = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, x.shape))
+        return np.pad(x, pad_width, mode="constant", constant_values=value)
+
+    def backward(self, grad, out):
+        return (GetItem.apply(grad, index=self.index),)

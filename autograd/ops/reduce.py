@@ -1,0 +1,107 @@
+"""Reductions, and `SumTo`: the one place where broadcasting is undone."""
+import numpy as np
+
+from ..function import Function
+
+
+def _keepdims_shape(shape, axis):
+    """The shape of a reduction over `axis` with keepdims=True."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    axes = {a % len(shape) for a in axes} if shape else set()
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+class Sum(Function):
+    """sum(x, axis);  dx = grad broadcast back over the summed axes"""
+
+    name = "sum"
+    saves_inputs = False
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.in_shape = x.shape
+        self.axis = axis
+        self.keepdims = keepdims
+        return np.sum(x, axis=axis, keepdims=keepdims)
+
+    def backward(self, grad, out):
+        if not self.keepdims:
+            grad = grad.reshape(_keepdims_shape(self.in_shape, self.axis))
+        return (BroadcastTo.apply(grad, shape=self.in_shape),)
+
+
+class _Extremum(Function):
+    """max/min over axis;  dx = grad at the arg-extremes   # NOTE: ties share grad equally"""
+
+    reduce = None
+
+    def forward(self, x, axis=None, keepdims=False):
+        if x.size == 0:
+            raise ValueError(f"{self.name}: cannot reduce an empty tensor of shape {x.shape}")
+        self.in_shape = x.shape
+        self.axis = axis
+        self.keepdims = keepdims
+        out = self.reduce(x, axis=axis, keepdims=True)
+        self.hit = x == out
+        if keepdims:
+            return out
+        return out.reshape(()) if axis is None else np.squeeze(out, axis=axis)
+
+    def backward(self, grad, out):
+        from ..tensor import Tensor
+
+        hit = self.hit
+        share = hit / hit.sum(axis=self.axis, keepdims=True)
+        grad = grad.reshape(_keepdims_shape(self.in_shape, self.axis))
+        return (grad * Tensor(share.astype(grad.dtype, copy=False)),)
+
+
+class Max(_Extremum):
+    name = "max"
+    reduce = staticmethod(np.max)
+
+
+class Min(_Extremum):
+    name = "min"
+    reduce = staticmethod(np.min)
+
+
+class SumTo(Function):
+    """Sum a broadcast gradient back to `shape`;  dx = grad broadcast to x's shape"""
+
+    name = "sum_to"
+    saves_inputs = False
+
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return sum_to(x, shape)
+
+    def backward(self, grad, out):
+        return (BroadcastTo.apply(grad, shape=self.in_shape),)
+
+
+def sum_to(array, shape):
+    """Sum `array` over the axes NumPy broadcasting added or stretched to reach its shape."""
+    lead = array.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and array.shape[i + lead] != 1)
+    if axes:
+        array = array.sum(axis=axes, keepdims=True)
+    if lead:
+        array = array.reshape(shape)
+    return array
+
+
+class BroadcastTo(Function):
+    """broadcast_to(x, shape);  dx = sum_to(grad, x.shape)"""
+
+    name = "expand"
+    saves_inputs = False
+
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return np.broadcast_to(x, shape)
+
+    def backward(self, grad, out):
+        return (SumTo.apply(grad, shape=self.in_shape),)

@@ -1,0 +1,575 @@
+"""`Tensor`: a NumPy array that records the ops applied to it, and their gradients."""
+import numbers
+
+import numpy as np
+
+from . import function
+from .grad_mode import state
+from .ops import (Abs, Add, Cast, Clip, Cos, Div, Exp, Log, Log1p, Max, MatMul, Maximum, Min,
+                  Minimum, Mul, Neg, Pow, PowScalar, Relu, Reshape, Sigmoid, Sin, Sqrt, Sub,
+                  Sum, Tanh, Transpose, BroadcastTo, GetItem, Where)
+
+_FLOAT_KINDS = "f"
+
+
+def _to_array(data, dtype):
+    """NumPy array from numbers, nested lists, arrays or Tensors (Python floats -> float32)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray):
+        array = data if dtype is None else data.astype(dtype, copy=False)
+    elif isinstance(data, np.generic):
+        array = np.asarray(data, dtype=dtype)
+    else:
+        array = np.asarray(data, dtype=dtype)
+        if dtype is None and array.dtype == np.float64:
+            array = array.astype(np.float32)  # Python floats become float32, as in PyTorch
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"Tensor: cannot hold data of dtype {array.dtype} (from {type(data).__name__}); "
+            "use numbers, nested lists of numbers, or numeric NumPy arrays")
+    return array
+
+
+class Tensor:
+    """An n-dimensional array that can record the graph of ops applied to it.
+
+    >>> x = Tensor([1.0, 2.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([2., 4.])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_hooks", "_version", "name",
+                 "_retains_grad", "__weakref__")
+    __array_ufunc__ = None  # make `ndarray <op> Tensor` call the Tensor's reflected operator
+
+    def __init__(self, data, requires_grad=False, dtype=None, name=None):
+        self.data = _to_array(data, None if dtype is None else np.dtype(dtype))
+        self.grad = None
+        self.requires_grad = False
+        self._ctx = None
+        self._hooks = None
+        self._version = 0
+        self.name = name
+        self._retains_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ---- attributes ---------------------------------------------------------------------
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    @property
+    def mT(self):
+        """The last two axes swapped (a batch of matrices transposed)."""
+        axes = list(range(self.ndim))
+        axes[-2], axes[-1] = axes[-1], axes[-2]
+        return Transpose.apply(self, axes=tuple(axes))
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        """The op that produced this tensor (`None` for leaves): `.name`, `.inputs`."""
+        return self._ctx
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = ""
+        if self.data.dtype not in (np.float32, np.int64, np.bool_):
+            extra += f", dtype={self.data.dtype}"
+        if self._ctx is not None:
+            extra += f", grad_fn=<{self._ctx.name}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        if self.name:
+            extra += f", name={self.name!r}"
+        return f"tensor({body}{extra})"
+
+    # ---- conversion and grad bookkeeping ---------------------------------------------------
+
+    def numpy(self):
+        return self.data
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item(): only a one-element tensor converts to a number, "
+                             f"this one has shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                             "use .any() or .all()")
+        return bool(self.data)
+
+    def detach(self):
+        """The same data, cut from the graph."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.data.dtype.kind not in _FLOAT_KINDS:
+            raise TypeError(
+                f"requires_grad: only floating-point tensors can require grad, got dtype "
+                f"{self.data.dtype}; convert first, e.g. Tensor(x, dtype='float32')")
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use .detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self):
+        """Keep `.grad` on this non-leaf tensor after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        self._retains_grad = True
+        return self
+
+    def register_hook(self, hook):
+        """Call `hook(grad)` when this tensor's gradient is computed; a returned Tensor replaces it.
+
+        Returns a handle whose `.remove()` unregisters the hook.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_hook on a tensor that does not require grad")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _HookHandle(self._hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad`."""
+        from .engine import backward
+
+        backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
+
+    # ---- in-place updates (they bump the version counter) ------------------------------------
+
+    def _check_inplace(self, op):
+        if state.enabled and self.requires_grad and self._ctx is None:
+            raise RuntimeError(
+                f"{op}: in-place change of a leaf tensor that requires grad while grad mode is "
+                "on; wrap it in `with autograd.no_grad():` (as optimizers do)")
+
+    def zero_(self):
+        self._check_inplace("zero_")
+        self.data[...] = 0
+        self._version += 1
+        return self
+
+    def fill_(self, value):
+        self._check_inplace("fill_")
+        self.data[...] = value
+        self._version += 1
+        return self
+
+    def copy_(self, other):
+        self._check_inplace("copy_")
+        src = _data(other)
+        if np.broadcast_shapes(np.shape(src), self.shape) != self.shape:
+            raise ValueError(f"copy_: cannot copy shape {np.shape(src)} into shape {self.shape}")
+        self.data[...] = src
+        self._version += 1
+        return self
+
+    def add_(self, other, alpha=1):
+        self._check_inplace("add_")
+        src = _data(other)
+        self.data += src if alpha == 1 else alpha * src
+        self._version += 1
+        return self
+
+    def sub_(self, other, alpha=1):
+        return self.add_(other, -alpha)
+
+    def mul_(self, other):
+        self._check_inplace("mul_")
+        self.data *= _data(other)
+        self._version += 1
+        return self
+
+    def _inplace(self, other, op, name):
+        if state.enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
+            return op(self, other)  # recorded out of place: the name is rebound, nothing aliased
+        self._check_inplace(name)
+        result = op(Tensor(self.data), other).data
+        if np.broadcast_shapes(result.shape, self.shape) != self.shape:
+            raise ValueError(f"{name}: result shape {result.shape} does not fit {self.shape}")
+        self.data[...] = result
+        self._version += 1
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace(other, Tensor.__add__, "+=")
+
+    def __isub__(self, other):
+        return self._inplace(other, Tensor.__sub__, "-=")
+
+    def __imul__(self, other):
+        return self._inplace(other, Tensor.__mul__, "*=")
+
+    def __itruediv__(self, other):
+        return self._inplace(other, Tensor.__truediv__, "/=")
+
+    # ---- arithmetic operators -------------------------------------------------------------
+
+    def __add__(self, other):
+        return Add.apply(self, _lift(other, self))
+
+    def __radd__(self, other):
+        return Add.apply(_lift(other, self), self)
+
+    def __sub__(self, other):
+        return Sub.apply(self, _lift(other, self))
+
+    def __rsub__(self, other):
+        return Sub.apply(_lift(other, self), self)
+
+    def __mul__(self, other):
+        return Mul.apply(self, _lift(other, self))
+
+    def __rmul__(self, other):
+        return Mul.apply(_lift(other, self), self)
+
+    def __truediv__(self, other):
+        return Div.apply(self, _lift(other, self))
+
+    def __rtruediv__(self, other):
+        return Div.apply(_lift(other, self), self)
+
+    def __neg__(self):
+        return Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, numbers.Number) and not isinstance(exponent, bool):
+            return PowScalar.apply(self, exponent=exponent)
+        return Pow.apply(self, _lift(exponent, self))
+
+    def __rpow__(self, base):
+        return Pow.apply(_lift(base, self), self)
+
+    def __matmul__(self, other):
+        return self.matmul(other)
+
+    def __rmatmul__(self, other):
+        return _lift(other, self).matmul(self)
+
+    # ---- comparisons (never differentiable) -------------------------------------------------
+
+    def __lt__(self, other):
+        return Tensor(self.data < _data(other))
+
+    def __le__(self, other):
+        return Tensor(self.data <= _data(other))
+
+    def __gt__(self, other):
+        return Tensor(self.data > _data(other))
+
+    def __ge__(self, other):
+        return Tensor(self.data >= _data(other))
+
+    def __eq__(self, other):
+        return Tensor(self.data == _data(other))
+
+    def __ne__(self, other):
+        return Tensor(self.data != _data(other))
+
+    def __invert__(self):
+        return Tensor(~self.data)
+
+    def __and__(self, other):
+        return Tensor(self.data & _data(other))
+
+    def __or__(self, other):
+        return Tensor(self.data | _data(other))
+
+    def any(self, axis=None, keepdims=False):
+        return Tensor(self.data.any(axis=axis, keepdims=keepdims))
+
+    def all(self, axis=None, keepdims=False):
+        return Tensor(self.data.all(axis=axis, keepdims=keepdims))
+
+    # ---- elementwise functions -----------------------------------------------------------
+
+    def exp(self):
+        return Exp.apply(self)
+
+    def log(self):
+        return Log.apply(self)
+
+    def log1p(self):
+        return Log1p.apply(self)
+
+    def sqrt(self):
+        return Sqrt.apply(self)
+
+    def abs(self):
+        return Abs.apply(self)
+
+    def sin(self):
+        return Sin.apply(self)
+
+    def cos(self):
+        return Cos.apply(self)
+
+    def tanh(self):
+        return Tanh.apply(self)
+
+    def sigmoid(self):
+        return Sigmoid.apply(self)
+
+    def relu(self):
+        return Relu.apply(self)
+
+    def leaky_relu(self, negative_slope=0.01):
+        return functional.leaky_relu(self, negative_slope)
+
+    def elu(self, alpha=1.0):
+        return functional.elu(self, alpha)
+
+    def gelu(self, approximate="none"):
+        return functional.gelu(self, approximate)
+
+    def softplus(self, beta=1.0, threshold=20.0):
+        return functional.softplus(self, beta, threshold)
+
+    def clip(self, min=None, max=None):  # noqa: A002 -- NumPy's and PyTorch's argument names
+        return Clip.apply(self, lo=min, hi=max)
+
+    clamp = clip
+
+    def maximum(self, other):
+        return Maximum.apply(self, _lift(other, self))
+
+    def minimum(self, other):
+        return Minimum.apply(self, _lift(other, self))
+
+    def where(self, condition, other):
+        """`self` where `condition`, else `other` (PyTorch's argument order)."""
+        return functional.where(condition, self, other)
+
+    def astype(self, dtype):
+        dtype = np.dtype(dtype)
+        return self if dtype == self.dtype else Cast.apply(self, dtype=dtype)
+
+    def float(self):
+        return self.astype(np.float32)
+
+    def double(self):
+        return self.astype(np.float64)
+
+    def long(self):
+        return Tensor(self.data.astype(np.int64))
+
+    # ---- reductions ------------------------------------------------------------------
+
+    def sum(self, axis=None, keepdims=False):
+        return Sum.apply(self, axis=_axis(axis), keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return functional.mean(self, axis, keepdims)
+
+    def var(self, axis=None, keepdims=False, ddof=0):
+        return functional.var(self, axis, keepdims, ddof)
+
+    def std(self, axis=None, keepdims=False, ddof=0):
+        return functional.var(self, axis, keepdims, ddof).sqrt()
+
+    def max(self, axis=None, keepdims=False):
+        return Max.apply(self, axis=_axis(axis), keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return Min.apply(self, axis=_axis(axis), keepdims=keepdims)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        return functional.logsumexp(self, axis, keepdims)
+
+    def softmax(self, axis=-1):
+        return functional.softmax(self, axis)
+
+    def log_softmax(self, axis=-1):
+        return functional.log_softmax(self, axis)
+
+    def argmax(self, axis=None, keepdims=False):
+        return Tensor(np.argmax(self.data, axis=axis, keepdims=keepdims))
+
+    def argmin(self, axis=None, keepdims=False):
+        return Tensor(np.argmin(self.data, axis=axis, keepdims=keepdims))
+
+    def norm(self):
+        """The Euclidean (Frobenius) norm of all elements."""
+        return (self * self).sum().sqrt()
+
+    # ---- shape and movement ------------------------------------------------------------
+
+    def reshape(self, *shape):
+        shape = _shape_arg(shape)
+        if shape == self.data.shape:
+            return self
+        return Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def transpose(self, *axes):
+        axes = _shape_arg(axes)
+        if not axes:
+            axes = tuple(range(self.ndim))[::-1]
+        elif len(axes) == 2 and self.ndim != 2:
+            # PyTorch's transpose(dim0, dim1): swap two axes.
+            swap = list(range(self.ndim))
+            swap[axes[0]], swap[axes[1]] = swap[axes[1]], swap[axes[0]]
+            axes = tuple(swap)
+        return Transpose.apply(self, axes=tuple(a % self.ndim for a in axes) if axes else axes)
+
+    def permute(self, *axes):
+        return Transpose.apply(self, axes=tuple(a % self.ndim for a in _shape_arg(axes)))
+
+    def swapaxes(self, axis1, axis2):
+        swap = list(range(self.ndim))
+        swap[axis1], swap[axis2] = swap[axis2], swap[axis1]
+        return Transpose.apply(self, axes=tuple(swap))
+
+    def squeeze(self, axis=None):
+        if axis is None:
+            shape = tuple(n for n in self.shape if n != 1)
+        else:
+            axes = {a % self.ndim for a in (axis if isinstance(axis, tuple) else (axis,))}
+            shape = tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1))
+        return self.reshape(shape)
+
+    def unsqueeze(self, axis):
+        axis = axis % (self.ndim + 1)
+        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+
+    def expand(self, *shape):
+        shape = _shape_arg(shape)
+        lead = len(shape) - self.ndim
+        shape = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+        if shape == self.shape:
+            return self
+        return BroadcastTo.apply(self, shape=shape)
+
+    broadcast_to = expand
+
+    def flatten(self, start_axis=0, end_axis=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = start_axis % self.ndim, end_axis % self.ndim
+        shape = self.shape[:start] + (-1,) + self.shape[end + 1:]
+        if self.size == 0:
+            shape = self.shape[:start] + (int(np.prod(self.shape[start:end + 1])),) + self.shape[end + 1:]
+        return self.reshape(shape)
+
+    def __getitem__(self, index):
+        return GetItem.apply(self, index=_index(index))
+
+    def matmul(self, other):
+        return functional.matmul(self, other)
+
+    dot = matmul
+
+
+class _HookHandle:
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _lift(x, like):
+    """A Tensor from an operand: Python numbers take `like`'s float dtype (or float32)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        kind = like.data.dtype.kind
+        if kind == "f":
+            return Tensor(np.array(x, dtype=like.data.dtype))
+        if isinstance(x, float):
+            return Tensor(np.array(x, dtype=np.float32))
+        return Tensor(np.array(x, dtype=like.data.dtype if kind in "iu" else np.int64))
+    return Tensor(x)
+
+
+def _axis(axis):
+    if isinstance(axis, list):
+        return tuple(axis)
+    return axis
+
+
+def _shape_arg(shape):
+    """Accept f(2, 3) and f((2, 3)) alike."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(int(n) for n in shape)
+
+
+def _index(index):
+    """Turn Tensors and lists inside an index into NumPy arrays."""
+    if isinstance(index, tuple):
+        return tuple(_index_part(p) for p in index)
+    return _index_part(index)
+
+
+def _index_part(p):
+    if isinstance(p, Tensor):
+        if p.data.dtype.kind not in "biu":
+            raise IndexError(f"getitem: tensors used as indices must be integer or bool, "
+                             f"got {p.data.dtype}")
+        return p.data
+    if isinstance(p, list):
+        return np.asarray(p)
+    return p
+
+
+function.Tensor = Tensor
+from . import functional  # noqa: E402  (composites use Tensor)

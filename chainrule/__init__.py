@@ -1,0 +1,1 @@
+"""The chainrule command line: `python -m chainrule demo|train|graph`."""
