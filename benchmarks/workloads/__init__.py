@@ -1,0 +1,1 @@
+"""One module per benchmark workload: `build(quick) -> harness.Bench` or `run(quick, harness) -> rows`."""

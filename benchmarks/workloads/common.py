@@ -1,0 +1,43 @@
+"""Data and weights the workloads share: Fashion-MNIST batches, PyTorch weights as arrays."""
+import gzip
+import os
+
+import numpy as np
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+def fashion_batches(batch, n_batches, seed=0):
+    """`n_batches` batches of Fashion-MNIST training images (float32 in [0, 1], N x 28 x 28)
+    and int64 labels; random images stand in when the files are absent."""
+    n = batch * n_batches
+    images_path = os.path.join(FASHION, "train-images-idx3-ubyte.gz")
+    if os.path.exists(images_path):
+        with gzip.open(images_path) as f:
+            images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)[:n]
+        with gzip.open(os.path.join(FASHION, "train-labels-idx1-ubyte.gz")) as f:
+            labels = np.frombuffer(f.read(), np.uint8, offset=8)[:n]
+    else:
+        rng = np.random.default_rng(seed)
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, n)
+    x = (images.astype(np.float32) / 255).reshape(n_batches, batch, 28, 28)
+    y = labels.astype(np.int64).reshape(n_batches, batch)
+    return list(zip(x, y))
+
+
+def state_arrays(module):
+    """A PyTorch module's state dict as float32 NumPy arrays (copies)."""
+    return {k: v.detach().numpy().copy() for k, v in module.state_dict().items()}
+
+
+class Cycle:
+    """Hands out the same sequence of batches to every contender, round and round."""
+
+    def __init__(self, batches):
+        self.batches, self.i = batches, 0
+
+    def __call__(self):
+        b = self.batches[self.i]
+        self.i = (self.i + 1) % len(self.batches)
+        return b
