@@ -9,6 +9,15 @@ from autograd.grad_mode import state
 from .parameter import Parameter
 
 
+class StateDictError(RuntimeError, KeyError):
+    """load_state_dict found missing/unexpected keys or mismatched shapes (nothing was loaded).
+
+    A RuntimeError as in PyTorch; also a KeyError for callers that caught the old type."""
+
+    def __str__(self):
+        return RuntimeError.__str__(self)  # KeyError's __str__ would quote the message
+
+
 class Module:
     """Base class of layers and models: define `__init__` (create parameters) and `forward`.
 
@@ -38,7 +47,15 @@ class Module:
         if value is None and name in self._parameters:
             self._parameters[name] = None
             return
-        if isinstance(value, Tensor) and name in self._buffers and not isinstance(value, Parameter):
+        if name in self._parameters and not isinstance(value, Parameter):
+            # NOTE: as PyTorch: silently turning a parameter into a plain attribute would
+            # drop it from parameters() and state_dict().
+            raise TypeError(
+                f"cannot assign {type(value).__name__} as parameter '{name}' of "
+                f"{type(self).__name__} (nn.Parameter or None expected); wrap it: "
+                f"nn.Parameter(value), or update it in place with .data / copy_()")
+        if name in self._buffers and not isinstance(value, Parameter) and (
+                value is None or isinstance(value, Tensor)):
             self._buffers[name] = value
             return
         for table in (self._parameters, self._buffers, self._modules):
@@ -75,11 +92,18 @@ class Module:
         else:
             setattr(self, name, param if isinstance(param, Parameter) else Parameter(param))
 
-    def register_buffer(self, name, value):
-        """A non-learnable tensor saved in the state dict (e.g. BatchNorm's running mean)."""
+    def register_buffer(self, name, value, persistent=True):
+        """A non-learnable tensor saved in the state dict (e.g. BatchNorm's running mean);
+        `persistent=False` keeps it out of the state dict."""
         self.__dict__.pop(name, None)
         self._buffers[name] = None if value is None else (
             value if isinstance(value, Tensor) else Tensor(np.asarray(value)))
+        if not persistent:
+            if "_non_persistent" not in self.__dict__:
+                object.__setattr__(self, "_non_persistent", set())
+            self._non_persistent.add(name)
+        elif "_non_persistent" in self.__dict__:
+            self._non_persistent.discard(name)
 
     def add_module(self, name, module):
         self._modules[name] = module
@@ -125,27 +149,29 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def named_parameters(self, prefix=""):
+    def named_parameters(self, prefix="", recurse=True):
         seen = set()
-        for mod_name, module in self.named_modules(prefix):
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mod_name, module in modules:
             for name, p in module._parameters.items():
                 if p is None or id(p) in seen:
                     continue
                 seen.add(id(p))
                 yield (f"{mod_name}.{name}" if mod_name else name), p
 
-    def parameters(self):
-        for _, p in self.named_parameters():
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix=""):
-        for mod_name, module in self.named_modules(prefix):
+    def named_buffers(self, prefix="", recurse=True):
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mod_name, module in modules:
             for name, b in module._buffers.items():
                 if b is not None:
                     yield (f"{mod_name}.{name}" if mod_name else name), b
 
-    def buffers(self):
-        for _, b in self.named_buffers():
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     # ---- modes and grads ---------------------------------------------------------------------
@@ -175,27 +201,56 @@ class Module:
             fn(m)
         return self
 
+    def to(self, dtype):
+        """Cast floating-point parameters and buffers to `dtype`, in place (the Parameter
+        objects stay the same, so an optimizer built before still holds them)."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}.to: expected a floating-point dtype, "
+                            f"got {dtype}")
+        for t in list(self.parameters()) + list(self.buffers()):
+            if t.data.dtype.kind == "f" and t.data.dtype != dtype:
+                t.data = t.data.astype(dtype)
+                if t.grad is not None:
+                    t.grad = Tensor(t.grad.data.astype(dtype))
+                t._version += 1
+        return self
+
+    def double(self):
+        return self.to(np.float64)
+
+    def float(self):  # noqa: A003 -- PyTorch's name
+        return self.to(np.float32)
+
     # ---- state -------------------------------------------------------------------------
+
+    def _state_tensors(self):
+        """(dotted name, Tensor) of every parameter and persistent buffer, in PyTorch's order.
+
+        NOTE: unlike named_modules, a module reached twice is listed under both names, as
+        PyTorch's state_dict does (Sequential(fc, act, fc) has 0.weight and 2.weight)."""
+        stack = [("", self)]
+        while stack:
+            mod_name, module = stack.pop()
+            stack.extend(reversed([(f"{mod_name}.{k}" if mod_name else k, m)
+                                   for k, m in module._modules.items() if m is not None]))
+            skip = module.__dict__.get("_non_persistent", ())
+            for table in (module._parameters, module._buffers):
+                for name, t in table.items():
+                    if t is not None and not (table is module._buffers and name in skip):
+                        yield (f"{mod_name}.{name}" if mod_name else name), t
 
     def state_dict(self):
         """Parameters and buffers by dotted name (arrays, copied), in registration order."""
         sd = OrderedDict()
-        for mod_name, module in self.named_modules():
-            for table in (module._parameters, module._buffers):
-                for name, t in table.items():
-                    if t is not None:
-                        sd[f"{mod_name}.{name}" if mod_name else name] = t.data.copy()
+        for key, t in self._state_tensors():
+            sd[key] = t.data.copy()
         return sd
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays into parameters and buffers; check every key and shape first, so a
         failed load changes nothing. Returns (missing_keys, unexpected_keys)."""
-        targets = OrderedDict()
-        for mod_name, module in self.named_modules():
-            for table in (module._parameters, module._buffers):
-                for name, t in table.items():
-                    if t is not None:
-                        targets[f"{mod_name}.{name}" if mod_name else name] = t
+        targets = OrderedDict(self._state_tensors())
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in state_dict if k not in targets]
         problems = []
@@ -204,8 +259,8 @@ class Module:
             if key not in targets:
                 continue
             array = value.data if isinstance(value, Tensor) else np.asarray(value)
-            if array.dtype == object:
-                problems.append(f"'{key}': object arrays are not accepted")
+            if array.dtype.kind not in "biuf":
+                problems.append(f"'{key}': dtype {array.dtype} is not numeric")
                 continue
             target = targets[key]
             if array.shape != target.shape:
@@ -218,8 +273,8 @@ class Module:
         if strict and unexpected:
             problems.append(f"unexpected keys {unexpected}")
         if problems:
-            raise KeyError(f"load_state_dict into {type(self).__name__}: "
-                           + "; ".join(problems) + ". Nothing was changed.")
+            raise StateDictError(f"load_state_dict into {type(self).__name__}: "
+                                 + "; ".join(problems) + ". Nothing was changed.")
         for key, array in arrays.items():
             target = targets[key]
             target.data = np.array(array, dtype=target.dtype, copy=True)
@@ -232,14 +287,19 @@ class Module:
         return ""
 
     def __repr__(self):
-        lines = []
-        for name, m in self._modules.items():
-            child = repr(m).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {child}")
-        head = f"{type(self).__name__}({self.extra_repr()}"
+        # PyTorch's layout: a one-line extra_repr stays inline when there are no children;
+        # otherwise extra lines, then "(name): child", each indented by two spaces.
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): " + repr(m).replace("\n", "\n  ")
+                       for name, m in self._modules.items()]
+        head = f"{type(self).__name__}("
+        if len(extra_lines) == 1 and not child_lines:
+            return head + extra_lines[0] + ")"
+        lines = extra_lines + child_lines
         if not lines:
             return head + ")"
-        return head + "\n" + "\n".join(lines) + "\n)"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
