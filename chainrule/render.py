@@ -1,0 +1,98 @@
+"""Graph pictures for the CLI: a model's forward graph, or a small expression's, as SVG.
+
+Drawing is autograd.viz's job; if it is missing this module walks the public graph view
+(`grad_fn.name`, `grad_fn.inputs`, `data`, `grad`) itself. When Graphviz cannot render
+(no `dot` program or no `graphviz` package), the .dot source is written instead.
+"""
+from pathlib import Path
+
+import numpy as np
+
+from autograd import Tensor
+
+
+def save_graph(root, path, title=None):
+    """Write the graph ending at `root` to `path` (.svg); returns ('graph', path) or
+    ('graph source', path_to_dot) when Graphviz could not render it."""
+    path = Path(path)
+    dot_source = _dot_source(root, title)
+    try:
+        import graphviz
+
+        svg = graphviz.Source(dot_source).pipe(format="svg")
+    except Exception as exc:  # ImportError, ExecutableNotFound, CalledProcessError
+        dot_path = path.with_suffix(".dot")
+        dot_path.write_text(dot_source)
+        reason = type(exc).__name__
+        return f"graph source (Graphviz could not render it: {reason}; run `dot -Tsvg`)", dot_path
+    path.write_bytes(svg)
+    return "graph", path
+
+
+def _dot_source(root, title):
+    try:
+        from autograd import viz
+    except ImportError:
+        viz = None
+    if viz is not None and hasattr(viz, "draw_graph"):
+        graph = viz.draw_graph(root)
+        source = getattr(graph, "source", None)
+        if isinstance(source, str):
+            return source
+    return _fallback_dot(root, title)
+
+
+def _fmt(array):
+    array = np.asarray(array)
+    if array.size == 1:
+        return f"{array.item():.4g}"
+    return f"shape {array.shape}"
+
+
+def _fallback_dot(root, title):
+    """Graphviz source for the graph ending at `root`: a box per tensor, an oval per op."""
+    lines = ["digraph G {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];']
+    if title:
+        lines.append(f'  label="{title}"; labelloc=t;')
+    seen, stack = set(), [root]
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        label = (f"{t.name} | " if t.name else "") + f"data {_fmt(t.data)}"
+        if t.grad is not None:
+            label += f" | grad {_fmt(t.grad.data)}"
+        lines.append(f'  t{id(t)} [shape=record, label="{{{label}}}"];')
+        fn = t.grad_fn
+        if fn is None or fn.inputs is None:
+            continue
+        lines.append(f'  f{id(fn)} [shape=ellipse, label="{fn.name}"];')
+        lines.append(f"  f{id(fn)} -> t{id(t)};")
+        for parent in fn.inputs:
+            lines.append(f"  t{id(parent)} -> f{id(fn)};")
+            stack.append(parent)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def model_graph(model, data, path):
+    """The graph of the loss on a tiny batch (2 examples; 3 characters for text)."""
+    from nn import functional as F
+
+    if data.kind == "text":
+        x = Tensor(data.x_train[None, :3])
+        logits, _ = model(x)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                               Tensor(data.x_train[1:4]))
+    else:
+        loss = F.cross_entropy(model(Tensor(data.x_train[:2])), Tensor(data.y_train[:2]))
+    loss.name = "loss"
+    return save_graph(loss, path, title=f"{type(model).__name__}: loss on a tiny batch")
+
+
+def expression_graph(output, path, source):
+    return save_graph(output, path, title=source)
+
+
+__all__ = ["save_graph", "model_graph", "expression_graph"]

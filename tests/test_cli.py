@@ -1,0 +1,165 @@
+"""The command line end to end, on tiny generated data: demo, train + resume, graph, errors."""
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from chainrule import checkpoint, cli, expr, train
+from chainrule.errors import ExpressionError
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def chainrule(*args, cwd=None):
+    """Run `python -m chainrule ARGS` in a fresh process, as a user would."""
+    return subprocess.run([sys.executable, "-m", "chainrule", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def assert_one_line_error(result):
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr, result.stderr
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def assert_png(path):
+    assert path.stat().st_size > 0
+    assert path.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_demo_writes_graph_curves_and_decision_boundary(tmp_path):
+    out = tmp_path / "demo"
+    result = chainrule("demo", "--out", out)
+    assert result.returncode == 0, result.stderr
+    accuracy = float(result.stdout.split("test accuracy ")[1].split()[0])
+    assert accuracy > 0.9  # spirals are learnable; a broken step or loss would not get here
+    ET.parse(out / "graph.svg")  # a well-formed SVG
+    assert_png(out / "curves.png")
+    assert_png(out / "decision_boundary.png")
+    for name in ("graph.svg", "curves.png", "decision_boundary.png"):
+        assert str(out / name) in result.stdout  # the demo says where its files are
+
+
+def _train(out, epochs, *extra):
+    result = chainrule("train", "--model", "mlp", "--dataset", "moons", "--epochs", epochs,
+                       "--batch-size", 32, "--seed", 3, "--out", out, "--no-progress", *extra)
+    assert result.returncode == 0, result.stderr
+    return json.loads((out / "metrics.json").read_text())
+
+
+def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path):
+    first = _train(tmp_path / "a", 2)
+    assert first["epochs_trained"] == 2
+    resumed = _train(tmp_path / "a", 3, "--resume", tmp_path / "a" / "checkpoint.npz")
+    straight = _train(tmp_path / "b", 3)
+    assert resumed["epochs_trained"] == straight["epochs_trained"] == 3
+    assert resumed["history"]["train_loss"][:2] == first["history"]["train_loss"]
+    assert resumed["history"] == {**straight["history"], "seconds": resumed["history"]["seconds"]}
+    assert resumed["test_loss"] == straight["test_loss"]
+    assert resumed["test_accuracy"] == straight["test_accuracy"]
+    assert resumed["per_class"] == straight["per_class"]
+    assert resumed["confusion_matrix"] == straight["confusion_matrix"]
+    a = checkpoint.load(tmp_path / "a" / "checkpoint.npz")
+    b = checkpoint.load(tmp_path / "b" / "checkpoint.npz")
+    for key, value in b["model"].items():
+        np.testing.assert_array_equal(a["model"][key], value)
+    assert (tmp_path / "b" / "report.txt").read_text().count("precision") == 1
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "--model", "transformer"],
+    ["train", "--epochs", "0"],
+    ["train", "--lr", "-1"],
+    ["train", "--val-fraction", "1.5"],
+    ["train", "--model", "cnn", "--dataset", "moons"],
+    ["frobnicate"],
+    ["graph", "x +"],
+    ["graph", "__import__('os').getcwd()"],
+    ["graph", "x.real", "x=1"],
+    ["graph", "x * y", "x=1"],
+    ["graph", "x", "x=one"],
+])
+def test_bad_arguments_give_one_line_errors(args, tmp_path):
+    line = assert_one_line_error(chainrule(*args, "--out", tmp_path / "out", cwd=tmp_path))
+    assert line.startswith("error:")
+
+
+def test_missing_dataset_directory_says_how_to_get_it(tmp_path):
+    result = chainrule("train", "--dataset", "fashion-mnist", "--data-dir", tmp_path / "nothing",
+                       "--out", tmp_path / "out")
+    line = assert_one_line_error(result)
+    assert "apt-get install dataset-fashion-mnist" in line and "--data-dir" in line
+
+
+@pytest.mark.parametrize("content", [b"", b"not a zip file", b"PK\x03\x04" + b"\x00" * 64])
+def test_corrupt_checkpoint_is_a_one_line_error(tmp_path, content):
+    bad = tmp_path / "checkpoint.npz"
+    bad.write_bytes(content)
+    result = chainrule("train", "--dataset", "moons", "--resume", bad, "--out", tmp_path / "o")
+    assert "checkpoint" in assert_one_line_error(result)
+
+
+def test_truncated_and_mismatched_checkpoints_are_refused(tmp_path):
+    _train(tmp_path / "a", 1)
+    good = (tmp_path / "a" / "checkpoint.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(good[: len(good) // 2])
+    result = chainrule("train", "--dataset", "moons", "--resume", tmp_path / "cut.npz")
+    assert "corrupt" in assert_one_line_error(result)
+    result = chainrule("train", "--dataset", "moons", "--seed", 4, "--out", tmp_path / "x",
+                       "--resume", tmp_path / "a" / "checkpoint.npz")
+    assert "--seed 3" in assert_one_line_error(result)
+
+
+def test_graph_renders_values_and_gradients(tmp_path):
+    out = tmp_path / "g.svg"
+    result = chainrule("graph", "(x+y)*z", "x=-2", "y=5", "z=-4", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert "= -12" in result.stdout
+    assert "d/dx = -4" in result.stdout and "d/dz = 3" in result.stdout
+    root = ET.parse(out).getroot()
+    text = " ".join(t for t in root.itertext() if t.strip())
+    assert "-12" in text
+    assert text.count("-4") >= 2 and "3" in text  # d/dx = d/dy = z = -4, d/dz = x + y = 3
+
+
+def test_ctrl_c_keeps_the_last_checkpoint_and_exits_130(tmp_path, monkeypatch, capsys):
+    real_batches = train._batches
+
+    def interrupt_in_second_epoch(data, config, epoch):
+        if epoch == 1:
+            raise KeyboardInterrupt
+        return real_batches(data, config, epoch)
+
+    monkeypatch.setattr(train, "_batches", interrupt_in_second_epoch)
+    out = tmp_path / "run"
+    code = cli.main(["train", "--dataset", "moons", "--epochs", "3", "--out", str(out),
+                     "--no-progress"])
+    assert code == 130
+    assert str(out / "checkpoint.npz") in capsys.readouterr().err
+    assert checkpoint.load(out / "checkpoint.npz")["state"]["epoch"] == 1
+
+
+def test_expression_parser_refuses_everything_off_the_whitelist():
+    for source in ["open('f')", "x if x else y", "[x]", "x < y", "lambda: 1", "x @ y",
+                   "exp(x, y)", "(1).real", "'s'", "True + x"]:
+        with pytest.raises(ExpressionError):
+            expr.parse(source)
+    tree = expr.parse("-exp(x) * 2 ** y / relu(x - 1)")
+    assert expr.variables(tree) == ["x", "y"]
+
+
+def test_checkpoint_tree_round_trips_without_pickle(tmp_path):
+    tree = {"state": {0: {"step": 3, "m": np.arange(4.0)}}, "groups": [{"betas": (0.9, 0.99)}],
+            "rng": np.random.default_rng(1).bit_generator.state, "nan": float("nan")}
+    checkpoint.save(tree, tmp_path / "c.npz")
+    back = checkpoint.load(tmp_path / "c.npz")
+    assert list(back["state"]) == [0]  # int keys stay ints
+    np.testing.assert_array_equal(back["state"][0]["m"], np.arange(4.0))
+    assert back["groups"] == [{"betas": [0.9, 0.99]}] and back["rng"] == tree["rng"]
+    with np.load(tmp_path / "c.npz", allow_pickle=False) as npz:  # readable without pickle
+        assert all(npz[name].dtype != object for name in npz.files)
