@@ -1,2 +1,333 @@
-"""Functional convolution and pooling (filled in by the conv work)."""
-__all__ = []
+"""Functional convolution and pooling: composites of the unfold/fold and window primitives.
+
+A convolution is im2col (`Unfold`, one strided copy of every window) followed by ONE
+matmul with the flattened filters; its gradients come from the matmul's rule and `Fold`
+(col2im). Shapes follow PyTorch: inputs (N, C, L) / (N, C, H, W), or unbatched (C, L) /
+(C, H, W); weights (out_channels, in_channels / groups, *kernel_size).
+
+>>> import numpy as np, autograd, nn.functional as F
+>>> x = autograd.Tensor(np.arange(16.0).reshape(1, 1, 4, 4))
+>>> F.max_pool2d(x, 2).data.ravel().tolist()
+[5.0, 7.0, 13.0, 15.0]
+"""
+
+import numpy as np
+
+from autograd import Tensor
+from autograd.ops.conv import Fold, MaxPool, Unfold, out_size
+
+__all__ = ["conv1d", "conv2d", "unfold", "fold", "max_pool1d", "max_pool2d", "avg_pool1d",
+           "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d"]
+
+_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def _tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _tuple(value, n, what, fn):
+    """An int or a sequence of n ints, as a tuple of n ints."""
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * n
+    value = tuple(int(v) for v in value)
+    if len(value) != n:
+        raise ValueError(f"{fn}: {what} must be an int or {n} ints, got {value}")
+    return value
+
+
+def _who(fn, layer):
+    """The name errors use: the layer's repr (e.g. Conv2d(3, 8, kernel_size=(3, 3), ...)) or fn."""
+    return fn if layer is None else repr(layer)
+
+
+def _batched(fn, x, nd, layer=None):
+    """(x with a batch axis, whether one was added); checks the number of axes."""
+    x = _tensor(x)
+    if x.ndim == nd + 2:
+        return x, False
+    if x.ndim == nd + 1:
+        return x.unsqueeze(0), True
+    who = _who(fn, layer)
+    spatial = ("L",) if nd == 1 else ("H", "W")
+    raise ValueError(
+        f"{who}: expected a {nd + 2}-D input (N, C, {', '.join(spatial)}) or a {nd + 1}-D "
+        f"unbatched input (C, {', '.join(spatial)}), got shape {x.shape}")
+
+
+# ---- convolution ---------------------------------------------------------------------
+
+def _conv_padding(padding, kernel_size, dilation, stride, fn):
+    """(before, after) pairs from an int, a tuple, 'valid' or 'same'."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return tuple((0, 0) for _ in kernel_size)
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{fn}: padding='same' is not supported for strided "
+                                 f"convolutions (stride={stride}); give the padding as numbers")
+            total = [d * (k - 1) for k, d in zip(kernel_size, dilation)]
+            return tuple((t // 2, t - t // 2) for t in total)  # extra on the right, as PyTorch
+        raise ValueError(f"{fn}: padding must be an int, a tuple, 'valid' or 'same', "
+                         f"got {padding!r}")
+    pads = _tuple(padding, len(kernel_size), "padding", fn)
+    if any(p < 0 for p in pads):
+        raise ValueError(f"{fn}: padding must be >= 0, got {padding}")
+    return tuple((p, p) for p in pads)
+
+
+def _pad_by_index(x, padding, mode):
+    """Non-zero padding modes as a gather with precomputed indices (differentiable)."""
+    for axis, (lo, hi) in enumerate(padding, start=2):
+        if lo or hi:
+            idx = np.pad(np.arange(x.shape[axis]), (lo, hi), mode=_PAD_MODES[mode])
+            x = x[(slice(None),) * axis + (idx,)]
+    return x
+
+
+def _conv(x, weight, bias, stride, padding, dilation, groups, nd, fn, padding_mode="zeros",
+          layer=None):
+    x, unbatched = _batched(fn, x, nd, layer)
+    weight = _tensor(weight)
+    if weight.ndim != nd + 2:
+        raise ValueError(f"{_who(fn, layer)}: weight must be {nd + 2}-D (out_channels, "
+                         f"in_channels/groups, *kernel_size), got shape {weight.shape}")
+    n, c = x.shape[:2]
+    o, cg = weight.shape[:2]
+    kernel_size = weight.shape[2:]
+    if groups < 1 or c % groups or o % groups:
+        raise ValueError(f"{_who(fn, layer)}: groups={groups} must divide both the input "
+                         f"channels ({c}) and the output channels ({o})")
+    if cg * groups != c:
+        raise ValueError(
+            f"{_who(fn, layer)}: expected input with {cg * groups} channels (weight "
+            f"{weight.shape}, groups={groups}), got input of shape {tuple(x.shape)} with {c} "
+            "channels on axis 1")
+    stride = _tuple(stride, nd, "stride", fn)
+    dilation = _tuple(dilation, nd, "dilation", fn)
+    if any(s < 1 for s in stride) or any(d < 1 for d in dilation):
+        raise ValueError(f"{_who(fn, layer)}: stride and dilation must be >= 1, got {stride}, "
+                         f"{dilation}")
+    padding = _conv_padding(padding, kernel_size, dilation, stride, fn)
+    if padding_mode != "zeros":
+        if padding_mode not in _PAD_MODES:
+            raise ValueError(f"{_who(fn, layer)}: padding_mode must be 'zeros', 'reflect', "
+                             f"'replicate' or 'circular', got {padding_mode!r}")
+        x = _pad_by_index(x, padding, padding_mode)
+        padding = tuple((0, 0) for _ in padding)
+    spatial = x.shape[2:]
+    out_spatial = tuple(out_size(m, k, s, p, d) for m, k, s, p, d in
+                        zip(spatial, kernel_size, stride, padding, dilation))
+    if any(m < 1 for m in out_spatial):
+        raise ValueError(
+            f"{_who(fn, layer)}: input of spatial size {tuple(spatial)} (padding {padding}) is "
+            f"smaller than the dilated kernel {tuple(d * (k - 1) + 1 for k, d in zip(kernel_size, dilation))}")
+    cols = Unfold.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
+                        dilation=dilation)                       # (N, *out, C, *k)
+    rows = n * int(np.prod(out_spatial))
+    k = cg * int(np.prod(kernel_size))
+    if groups == 1:
+        y = cols.reshape(rows, k) @ weight.reshape(o, k).T      # one BLAS call: (rows, O)
+    else:
+        cols_g = cols.reshape(rows, groups, k).transpose(1, 0, 2)             # (G, rows, k)
+        w_g = weight.reshape(groups, o // groups, k).transpose(0, 2, 1)      # (G, k, O/G)
+        y = (cols_g @ w_g).transpose(1, 0, 2).reshape(rows, o)
+    if bias is not None:
+        y = y + bias
+    y = y.reshape((n,) + out_spatial + (o,)).permute((0, nd + 1) + tuple(range(1, nd + 1)))
+    return y.squeeze(0) if unbatched else y
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D cross-correlation: x (N, C, L), weight (O, C/groups, k) -> (N, O, L_out)"""
+    return _conv(x, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation: x (N, C, H, W), weight (O, C/groups, kh, kw) -> (N, O, H_out, W_out)
+
+    >>> import autograd
+    >>> conv2d(autograd.ones(1, 1, 7, 7), autograd.ones(1, 1, 3, 3), padding=1).shape
+    (1, 1, 7, 7)
+    """
+    return _conv(x, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    """PyTorch's unfold (im2col) for 4-D input: (N, C, H, W) -> (N, C * kh * kw, L)"""
+    x, _ = _batched("unfold", x, 2)
+    kernel_size = _tuple(kernel_size, 2, "kernel_size", "unfold")
+    pads = tuple((p, p) for p in _tuple(padding, 2, "padding", "unfold"))
+    cols = Unfold.apply(x, kernel_size=kernel_size, stride=_tuple(stride, 2, "stride", "unfold"),
+                        padding=pads, dilation=_tuple(dilation, 2, "dilation", "unfold"))
+    n, oh, ow, c, kh, kw = cols.shape
+    return cols.reshape(n, oh * ow, c * kh * kw).transpose(0, 2, 1)
+
+
+def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """PyTorch's fold (col2im): (N, C * kh * kw, L) -> (N, C, H, W), overlapping windows add"""
+    x = _tensor(x)
+    kernel_size = _tuple(kernel_size, 2, "kernel_size", "fold")
+    output_size = _tuple(output_size, 2, "output_size", "fold")
+    stride = _tuple(stride, 2, "stride", "fold")
+    dilation = _tuple(dilation, 2, "dilation", "fold")
+    pads = tuple((p, p) for p in _tuple(padding, 2, "padding", "fold"))
+    n, ck, length = x.shape
+    kk = kernel_size[0] * kernel_size[1]
+    out = tuple(out_size(m, k, s, p, d) for m, k, s, p, d in
+                zip(output_size, kernel_size, stride, pads, dilation))
+    if ck % kk or out[0] * out[1] != length:
+        raise ValueError(f"fold: input of shape {x.shape} does not fit kernel {kernel_size} and "
+                         f"output {output_size}: expected (N, C * {kk}, {out[0] * out[1]})")
+    c = ck // kk
+    cols = x.transpose(0, 2, 1).reshape((n,) + out + (c,) + kernel_size)
+    return Fold.apply(cols, shape=(n, c) + output_size, kernel_size=kernel_size, stride=stride,
+                      padding=pads, dilation=dilation)
+
+
+# ---- pooling ---------------------------------------------------------------------------
+
+def _pool_geometry(x, nd, kernel_size, stride, padding, dilation, ceil_mode, fn):
+    """kernel, stride, (before, after) pads (ceil_mode adds to `after`), dilation, out shape."""
+    kernel_size = _tuple(kernel_size, nd, "kernel_size", fn)
+    stride = kernel_size if stride is None or stride == () else _tuple(stride, nd, "stride", fn)
+    pads = _tuple(padding, nd, "padding", fn)
+    dilation = _tuple(dilation, nd, "dilation", fn)
+    if any(k < 1 for k in kernel_size) or any(s < 1 for s in stride):
+        raise ValueError(f"{fn}: kernel_size and stride must be >= 1, got {kernel_size}, {stride}")
+    if any(p < 0 or p > k // 2 for p, k in zip(pads, kernel_size)):
+        raise ValueError(f"{fn}: padding should be at most half of the kernel size, got "
+                         f"padding={pads} for kernel_size={kernel_size}")
+    padding, out = [], []
+    for m, k, s, p, d in zip(x.shape[2:], kernel_size, stride, pads, dilation):
+        span = d * (k - 1) + 1
+        if ceil_mode:
+            n_out = -(-(m + 2 * p - span) // s) + 1
+            if (n_out - 1) * s >= m + p:  # the last window must start inside input or left pad
+                n_out -= 1
+        else:
+            n_out = (m + 2 * p - span) // s + 1
+        if n_out < 1:
+            raise ValueError(f"{fn}: input of shape {x.shape} is too small for kernel "
+                             f"{kernel_size} with padding {pads} and dilation {dilation}")
+        extra = max(0, (n_out - 1) * s + span - (m + 2 * p))
+        padding.append((p, p + extra))
+        out.append(n_out)
+    return kernel_size, stride, tuple(padding), dilation, tuple(out)
+
+
+def _max_pool(x, nd, kernel_size, stride, padding, dilation, ceil_mode, return_indices, fn):
+    if return_indices:
+        raise NotImplementedError(f"{fn}: return_indices=True is not supported")
+    x, unbatched = _batched(fn, x, nd)
+    kernel_size, stride, padding, dilation, _ = _pool_geometry(
+        x, nd, kernel_size, stride, padding, dilation, ceil_mode, fn)
+    out = MaxPool.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
+                        dilation=dilation)
+    return out.squeeze(0) if unbatched else out
+
+
+def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """max over windows of (N, C, L); padding counts as -inf"""
+    return _max_pool(x, 1, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     "max_pool1d")
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """max over windows of (N, C, H, W); padding counts as -inf"""
+    return _max_pool(x, 2, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     "max_pool2d")
+
+
+def _avg_divisor(shape, kernel_size, stride, padding, out, count_include_pad, dtype):
+    """Per output position: how many elements the average divides by (PyTorch's rule).
+
+    With count_include_pad the window is clipped to the symmetrically padded input (only
+    ceil_mode's extra windows are clipped); without it, to the input itself.
+    """
+    divisor = np.ones((), dtype)
+    for axis, (m, k, s, (p, _), n) in enumerate(zip(shape, kernel_size, stride, padding, out)):
+        start = np.arange(n) * s - p
+        end = np.minimum(start + k, m + p)
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, m)
+        counts = (end - start).astype(dtype)
+        divisor = divisor[..., None] * counts if axis else counts
+    return divisor
+
+
+def _avg_pool(x, nd, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override, fn):
+    x, unbatched = _batched(fn, x, nd)
+    kernel_size, stride, padding, dilation, out = _pool_geometry(
+        x, nd, kernel_size, stride, padding, 1, ceil_mode, fn)
+    cols = Unfold.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
+                        dilation=dilation)                         # (N, *out, C, *k)
+    total = cols.sum(axis=tuple(range(-nd, 0)))                     # (N, *out, C)
+    total = total.permute((0, nd + 1) + tuple(range(1, nd + 1)))   # (N, C, *out)
+    if divisor_override:
+        y = total * (1.0 / divisor_override)
+    else:
+        uniform = all(lo == hi for lo, hi in padding) and (count_include_pad or
+                                                           not any(lo for lo, _ in padding))
+        if uniform:
+            y = total * (1.0 / int(np.prod(kernel_size)))
+        else:
+            divisor = _avg_divisor(x.shape[2:], kernel_size, stride, padding, out,
+                                   count_include_pad, x.dtype)
+            y = total / Tensor(divisor)
+    return y.squeeze(0) if unbatched else y
+
+
+def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """mean over windows of (N, C, L); zero padding counted unless count_include_pad=False"""
+    return _avg_pool(x, 1, kernel_size, stride, padding, ceil_mode, count_include_pad, None,
+                     "avg_pool1d")
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """mean over windows of (N, C, H, W); zero padding counted unless count_include_pad=False"""
+    return _avg_pool(x, 2, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, "avg_pool2d")
+
+
+def _adaptive_matrix(size, n_out, dtype):
+    """(n_out, size) averaging matrix: row i averages floor(i*size/n) .. ceil((i+1)*size/n)."""
+    i = np.arange(n_out)
+    start = (i * size) // n_out
+    end = -((-(i + 1) * size) // n_out)
+    cols = np.arange(size)
+    inside = (cols >= start[:, None]) & (cols < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+def _adaptive_avg_pool(x, nd, output_size, fn):
+    x, unbatched = _batched(fn, x, nd)
+    spatial = x.shape[2:]
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size,) * nd
+    output_size = tuple(m if o is None else int(o) for o, m in zip(output_size, spatial))
+    if len(output_size) != nd or any(o < 1 for o in output_size):
+        raise ValueError(f"{fn}: output_size must be {nd} positive ints, got {output_size}")
+    # NOTE: the windows may overlap or differ in size, so the pooling is written as
+    # (n_out, size) averaging matrices: out = A_h @ x @ A_w^T, exact and differentiable.
+    y = x
+    if nd == 2:
+        a_h = _adaptive_matrix(spatial[0], output_size[0], x.dtype)
+        y = Tensor(a_h) @ y
+    a_w = _adaptive_matrix(spatial[-1], output_size[-1], x.dtype)
+    y = y @ Tensor(np.ascontiguousarray(a_w.T))
+    return y.squeeze(0) if unbatched else y
+
+
+def adaptive_avg_pool1d(x, output_size):
+    """mean over L_out windows covering (N, C, L) as evenly as possible"""
+    return _adaptive_avg_pool(x, 1, output_size, "adaptive_avg_pool1d")
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """mean over H_out x W_out windows covering (N, C, H, W) as evenly as possible"""
+    return _adaptive_avg_pool(x, 2, output_size, "adaptive_avg_pool2d")

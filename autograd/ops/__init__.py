@@ -2,6 +2,7 @@
 from .elementwise import (Abs, Add, Cast, Clip, Cos, Div, Erf, Exp, Log, Log1p, Maximum,
                           Minimum, Mul, Neg, Pow, PowScalar, Relu, Sigmoid, Sin, Sqrt, Sub,
                           Tanh, Where)
+from .conv import Fold, MaxPool, Unfold, WindowGather, WindowScatter
 from .linalg import MatMul
 from .movement import Concatenate, GetItem, Pad, Reshape, ScatterAdd, Transpose
 from .reduce import BroadcastTo, Max, Min, Sum, SumTo
@@ -12,4 +13,5 @@ PRIMITIVES = (
     Sum, Max, Min, SumTo,
     Reshape, Transpose, BroadcastTo, GetItem, ScatterAdd, Concatenate, Pad,
     MatMul,
+    Unfold, Fold, MaxPool, WindowGather, WindowScatter,
 )

@@ -1,0 +1,198 @@
+"""Convolution and pooling primitives: sliding windows (unfold/fold) and window gather/scatter.
+
+Two pairs, each the other's backward, so create_graph works to any order:
+  * `Unfold` copies every window of a (zero-padded) input into one array (im2col) and
+    `Fold` adds windows back (col2im). A convolution is unfold + one matmul.
+  * `WindowGather` picks one element per window (the max pool's forward, given the
+    winners) and `WindowScatter` sends a value back to the picked element.
+`MaxPool` is `WindowGather` with the winners found in its own forward.
+
+Shapes: inputs are (N, C, *spatial) with any number of spatial axes; windows come out
+channels-last, (N, *out_spatial, C, *kernel_size), so that the convolution's matmul
+reads one contiguous row per output position. `padding` is one (before, after) pair per
+spatial axis (ceil_mode and 'same' need asymmetric pads).
+"""
+import itertools
+
+import numpy as np
+
+from ..function import Function
+
+
+# ---- geometry (plain NumPy helpers) -----------------------------------------------------
+
+def out_size(size, kernel, stride, pad, dilation):
+    """Number of window positions along one axis of a padded input."""
+    return (size + pad[0] + pad[1] - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _out_shape(spatial, kernel_size, stride, padding, dilation):
+    return tuple(out_size(n, k, s, p, d)
+                 for n, k, s, p, d in zip(spatial, kernel_size, stride, padding, dilation))
+
+
+def _offset_slices(offset, out_shape, stride, dilation):
+    """The slices of a padded array that kernel offset `offset` reads, one per output position."""
+    return tuple(slice(o * d, o * d + s * (n - 1) + 1, s)
+                 for o, n, s, d in zip(offset, out_shape, stride, dilation))
+
+
+def _pad(x, padding, value=0):
+    if not any(lo or hi for lo, hi in padding):
+        return x
+    return np.pad(x, ((0, 0), (0, 0)) + tuple(padding), constant_values=value)
+
+
+def _crop(xp, padding):
+    return xp[(slice(None), slice(None)) + tuple(slice(lo, xp.shape[2 + i] - hi)
+                                                 for i, (lo, hi) in enumerate(padding))]
+
+
+def unfold_array(x, kernel_size, stride, padding, dilation):
+    """(N, C, *S) -> (N, *out, C, *kernel_size): every window, zero-padded, in one copy."""
+    nd = len(kernel_size)
+    xp = _pad(x, padding)
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel_size, dilation))
+    view = np.lib.stride_tricks.sliding_window_view(xp, span, axis=tuple(range(2, 2 + nd)))
+    step = tuple(slice(None, None, s) for s in stride) + tuple(slice(None, None, d) for d in dilation)
+    view = view[(slice(None), slice(None)) + step]
+    perm = (0,) + tuple(range(2, 2 + nd)) + (1,) + tuple(range(2 + nd, 2 + 2 * nd))
+    return np.ascontiguousarray(view.transpose(perm))
+
+
+def fold_array(cols, shape, kernel_size, stride, padding, dilation):
+    """The adjoint of unfold_array: add every window back into zeros of `shape` (overlaps sum)."""
+    nd = len(kernel_size)
+    n, c = shape[:2]
+    padded = tuple(m + lo + hi for m, (lo, hi) in zip(shape[2:], padding))
+    out_shape = cols.shape[1:1 + nd]
+    xp = np.zeros((n, c) + padded, dtype=cols.dtype)
+    # (N, *out, C, *k) -> (N, C, *out, *k): a view; each offset then reads (N, C, *out).
+    windows = cols.transpose((0, 1 + nd) + tuple(range(1, 1 + nd)) + tuple(range(2 + nd, 2 + 2 * nd)))
+    # NOTE: one vectorised add per kernel offset (prod(kernel_size) of them), never a loop
+    # over output positions.
+    for offset in itertools.product(*(range(k) for k in kernel_size)):
+        target = (slice(None), slice(None)) + _offset_slices(offset, out_shape, stride, dilation)
+        xp[target] += windows[(Ellipsis,) + offset]
+    return _crop(xp, padding)
+
+
+# ---- im2col / col2im ---------------------------------------------------------------------
+
+class Unfold(Function):
+    """windows of x: (N, C, *S) -> (N, *out, C, *k), zero-padded;  dx = fold(grad)"""
+
+    name = "unfold"
+    saves_inputs = False
+
+    def forward(self, x, kernel_size, stride, padding, dilation):
+        self.in_shape = x.shape
+        self.geometry = dict(kernel_size=kernel_size, stride=stride, padding=padding,
+                             dilation=dilation)
+        return unfold_array(x, **self.geometry)
+
+    def backward(self, grad, out):
+        return (Fold.apply(grad, shape=self.in_shape, **self.geometry),)
+
+
+class Fold(Function):
+    """sum of windows (N, *out, C, *k) back into shape (N, C, *S);  dx = unfold(grad)"""
+
+    name = "fold"
+    saves_inputs = False
+
+    def forward(self, cols, shape, kernel_size, stride, padding, dilation):
+        self.geometry = dict(kernel_size=kernel_size, stride=stride, padding=padding,
+                             dilation=dilation)
+        return fold_array(cols, shape, **self.geometry)
+
+    def backward(self, grad, out):
+        return (Unfold.apply(grad, **self.geometry),)
+
+
+# ---- one element per window: max pooling ----------------------------------------------------
+
+def _gather(x, index, kernel_size, stride, padding, dilation, fill=0):
+    """out[n, c, *o] = padded x at window o's offset number index[n, c, *o]."""
+    xp = _pad(x, padding, fill)
+    out = np.empty(index.shape, dtype=x.dtype)
+    for k, offset in enumerate(itertools.product(*(range(m) for m in kernel_size))):
+        view = xp[(slice(None), slice(None)) + _offset_slices(offset, index.shape[2:], stride, dilation)]
+        np.copyto(out, view, where=index == k)
+    return out
+
+
+def _scatter(g, index, shape, kernel_size, stride, padding, dilation):
+    """The adjoint of _gather: zeros of `shape`, g added at each window's picked element."""
+    padded = tuple(m + lo + hi for m, (lo, hi) in zip(shape[2:], padding))
+    xp = np.zeros(shape[:2] + padded, dtype=g.dtype)
+    zero = np.zeros((), g.dtype)
+    for k, offset in enumerate(itertools.product(*(range(m) for m in kernel_size))):
+        target = (slice(None), slice(None)) + _offset_slices(offset, index.shape[2:], stride, dilation)
+        xp[target] += np.where(index == k, g, zero)
+    return _crop(xp, padding)
+
+
+class WindowGather(Function):
+    """out = x at one chosen offset per window (`index`: offset number, C order);
+    dx = scatter of grad to the chosen elements"""
+
+    name = "window_gather"
+    saves_inputs = False
+
+    def forward(self, x, index, kernel_size, stride, padding, dilation):
+        self.in_shape = x.shape
+        self.index = index
+        self.geometry = dict(kernel_size=kernel_size, stride=stride, padding=padding,
+                             dilation=dilation)
+        return _gather(x, index, **self.geometry)
+
+    def backward(self, grad, out):
+        return (WindowScatter.apply(grad, index=self.index, shape=self.in_shape, **self.geometry),)
+
+
+class WindowScatter(Function):
+    """zeros(shape) with g added at the chosen element of each window;  dg = gather(grad)"""
+
+    name = "window_scatter"
+    saves_inputs = False
+
+    def forward(self, g, index, shape, kernel_size, stride, padding, dilation):
+        self.index = index
+        self.geometry = dict(kernel_size=kernel_size, stride=stride, padding=padding,
+                             dilation=dilation)
+        return _scatter(g, index, shape, **self.geometry)
+
+    def backward(self, grad, out):
+        return (WindowGather.apply(grad, index=self.index, **self.geometry),)
+
+
+class MaxPool(WindowGather):
+    """max over each window (padding is -inf);  dx = grad sent to the window's first maximum"""
+
+    # NOTE: ties go to the first maximum in C order and a NaN wins its window, as PyTorch;
+    # only the winners' offsets are kept (one small int per output), not a window-sized mask.
+    name = "max_pool"
+
+    def forward(self, x, kernel_size, stride, padding, dilation):
+        self.in_shape = x.shape
+        self.geometry = dict(kernel_size=kernel_size, stride=stride, padding=padding,
+                             dilation=dilation)
+        fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        xp = _pad(x, padding, fill)
+        out_shape = _out_shape(x.shape[2:], kernel_size, stride, padding, dilation)
+        best = index = None
+        for k, offset in enumerate(itertools.product(*(range(m) for m in kernel_size))):
+            view = xp[(slice(None), slice(None)) + _offset_slices(offset, out_shape, stride, dilation)]
+            if best is None:
+                best = view.copy()
+                small = int(np.prod(kernel_size)) < 2 ** 15
+                index = np.zeros(best.shape, dtype=np.int16 if small else np.int32)
+                continue
+            wins = view > best
+            if x.dtype.kind == "f":
+                wins |= np.isnan(view) & ~np.isnan(best)
+            np.copyto(best, view, where=wins)
+            np.copyto(index, k, where=wins)
+        self.index = index
+        return best

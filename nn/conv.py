@@ -1,0 +1,100 @@
+"""Convolution layers: Conv1d, Conv2d (thin wrappers over nn.functional.conv1d/conv2d)."""
+import math
+
+import numpy as np
+
+import autograd  # noqa: F401  (used by the docstring example)
+
+from . import functional_conv as F
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+
+class _ConvNd(Module):
+    _nd = 0
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__()
+        name = type(self).__name__
+        nd = self._nd
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels} "
+                             f"and out_channels={out_channels}")
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ValueError(f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' or "
+                             f"'circular', got {padding_mode!r}")
+        if isinstance(padding, str) and padding not in ("same", "valid"):
+            raise ValueError(f"{name}: padding must be an int, a tuple, 'same' or 'valid', "
+                             f"got {padding!r}")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = F._tuple(kernel_size, nd, "kernel_size", name)
+        self.stride = F._tuple(stride, nd, "stride", name)
+        self.padding = padding if isinstance(padding, str) else F._tuple(padding, nd, "padding", name)
+        self.dilation = F._tuple(dilation, nd, "dilation", name)
+        if padding == "same" and any(s != 1 for s in self.stride):
+            raise ValueError(f"{name}: padding='same' is not supported for strided convolutions "
+                             f"(stride={self.stride})")
+        self.groups = groups
+        self.padding_mode = padding_mode
+        dtype = np.dtype(dtype or np.float32)
+        self.weight = Parameter(np.zeros((out_channels, in_channels // groups) + self.kernel_size,
+                                         dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.zeros(out_channels, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """PyTorch's default: kaiming_uniform_(a=sqrt(5)) = U(+-1/sqrt(fan_in)), bias likewise."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * int(np.prod(self.kernel_size))
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        return F._conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                       self.groups, self._nd, type(self).__name__.lower(), self.padding_mode,
+                       layer=self)
+
+    def extra_repr(self):
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0,) * self._nd:
+            s += f", padding={self.padding!r}"
+        if self.dilation != (1,) * self._nd:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over (N, C_in, L) -> (N, C_out, L_out); weight (C_out, C_in/groups, k).
+
+    >>> conv = Conv1d(3, 5, kernel_size=3, padding=1)
+    >>> conv(autograd.zeros(2, 3, 10)).shape
+    (2, 5, 10)
+    """
+
+    _nd = 1
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution over (N, C_in, H, W) -> (N, C_out, H_out, W_out);
+    weight (C_out, C_in/groups, kh, kw), bias (C_out,).
+
+    >>> conv = Conv2d(3, 96, kernel_size=11, stride=4)
+    >>> conv(autograd.zeros(1, 3, 227, 227)).shape
+    (1, 96, 55, 55)
+    """
+
+    _nd = 2

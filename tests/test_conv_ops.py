@@ -1,0 +1,129 @@
+"""Gradchecks (float64) of the convolution and pooling primitives, and of their second order."""
+import numpy as np
+import pytest
+
+import autograd as ag
+from autograd import Tensor, gradcheck
+from autograd.ops import PRIMITIVES
+from autograd.ops.conv import Fold, MaxPool, Unfold, WindowGather, WindowScatter
+
+RNG = np.random.default_rng(7)
+
+# (kernel_size, stride, padding pairs, dilation) over 1-D and 2-D inputs, overlapping or not,
+# with symmetric and asymmetric (ceil_mode-like) pads.
+GEOMETRIES = [
+    dict(kernel_size=(3,), stride=(1,), padding=((1, 1),), dilation=(1,)),
+    dict(kernel_size=(2,), stride=(3,), padding=((0, 1),), dilation=(2,)),
+    dict(kernel_size=(2, 3), stride=(1, 2), padding=((1, 0), (1, 2)), dilation=(1, 1)),
+    dict(kernel_size=(2, 2), stride=(2, 2), padding=((0, 0), (0, 0)), dilation=(1, 1)),
+    dict(kernel_size=(2, 2), stride=(1, 1), padding=((0, 1), (1, 1)), dilation=(2, 1)),
+]
+
+
+def _input_shape(geometry):
+    return (2, 3, 5) if len(geometry["kernel_size"]) == 1 else (2, 2, 5, 4)
+
+
+def _windows_shape(shape, geometry):
+    unfolded = Unfold.apply(Tensor(np.zeros(shape)), **geometry)
+    return unfolded.shape
+
+
+def _max_index(shape, geometry):
+    """Winner offsets as MaxPool would choose them on random data."""
+    probe = MaxPool()
+    probe.forward(RNG.standard_normal(shape), **geometry)
+    return probe.index
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_unfold_gradcheck(geometry):
+    x = RNG.standard_normal(_input_shape(geometry))
+    assert gradcheck(lambda t: Unfold.apply(t, **geometry), [x])
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_fold_gradcheck(geometry):
+    shape = _input_shape(geometry)
+    cols = RNG.standard_normal(_windows_shape(shape, geometry))
+    assert gradcheck(lambda t: Fold.apply(t, shape=shape, **geometry), [cols])
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_max_pool_gradcheck(geometry):
+    # Distinct values spaced far apart: finite differences never cross a tie.
+    shape = _input_shape(geometry)
+    x = RNG.permutation(np.prod(shape)).reshape(shape) * 0.1
+    assert gradcheck(lambda t: MaxPool.apply(t, **geometry), [x])
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_window_gather_and_scatter_gradcheck(geometry):
+    shape = _input_shape(geometry)
+    index = _max_index(shape, geometry)
+    x = RNG.standard_normal(shape)
+    assert gradcheck(lambda t: WindowGather.apply(t, index=index, **geometry), [x])
+    g = RNG.standard_normal(index.shape)
+    assert gradcheck(lambda t: WindowScatter.apply(t, index=index, shape=shape, **geometry), [g])
+
+
+def test_unfold_and_fold_are_adjoint():
+    # <unfold(x), c> == <x, fold(c)> for any x, c: the defining property of the pair.
+    geometry = GEOMETRIES[4]
+    shape = _input_shape(geometry)
+    x = RNG.standard_normal(shape)
+    c = RNG.standard_normal(_windows_shape(shape, geometry))
+    lhs = (Unfold.apply(Tensor(x), **geometry).data * c).sum()
+    rhs = (x * Fold.apply(Tensor(c), shape=shape, **geometry).data).sum()
+    np.testing.assert_allclose(lhs, rhs, rtol=1e-12)
+
+
+def _grad_of(loss_fn, x, *others):
+    """d loss_fn(x, *others) / dx with create_graph, also under gradcheck's no_grad probes."""
+    with ag.enable_grad():
+        if not x.requires_grad:  # a finite-difference probe: only the value is needed
+            x = Tensor(x.data, requires_grad=True)
+        (gx,) = ag.grad(loss_fn(x, *others), [x], create_graph=True)
+    return gx
+
+
+def test_conv_second_order_gradcheck():
+    # create_graph through unfold -> matmul -> fold: d/dw of (d loss / dx).
+    import nn.functional as F
+
+    x = RNG.standard_normal((1, 2, 5, 5))
+    w = RNG.standard_normal((3, 2, 3, 3))
+
+    def loss(x, w):
+        y = F.conv2d(x, w, stride=2, padding=1)
+        return (y * y).sum()
+
+    def grad_x(x, w):
+        return _grad_of(loss, x, w)
+
+    assert gradcheck(grad_x, [x, w])
+
+
+def test_max_pool_second_order_gradcheck():
+    import nn.functional as F
+
+    x = RNG.permutation(2 * 2 * 6 * 6).reshape(2, 2, 6, 6) * 0.1
+
+    def loss(x):
+        y = F.max_pool2d(x, 3, stride=2, padding=1)
+        return (y * y * y).sum()
+
+    def grad_x(x):
+        return _grad_of(loss, x)
+
+    assert gradcheck(grad_x, [x])
+
+
+def test_every_conv_primitive_is_registered_and_covered():
+    covered = {Unfold, Fold, MaxPool, WindowGather, WindowScatter}
+    from autograd.ops import conv
+
+    defined = {v for v in vars(conv).values()
+               if isinstance(v, type) and issubclass(v, ag.Function) and v is not ag.Function}
+    assert defined == covered
+    assert covered <= set(PRIMITIVES)
