@@ -123,18 +123,18 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, nd, fn, padding_mo
             f"{_who(fn, layer)}: input of spatial size {tuple(spatial)} (padding {padding}) is "
             f"smaller than the dilated kernel {tuple(d * (k - 1) + 1 for k, d in zip(kernel_size, dilation))}")
     cols = Unfold.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
-                        dilation=dilation)                       # (N, *out, C, *k)
-    rows = n * int(np.prod(out_spatial))
+                        dilation=dilation)                       # (N, C, *k, *out)
+    length = int(np.prod(out_spatial))
     k = cg * int(np.prod(kernel_size))
+    # One BLAS call per sample: (O, C*k) @ (C*k, L); the result is already (N, O, *out).
     if groups == 1:
-        y = cols.reshape(rows, k) @ weight.reshape(o, k).T      # one BLAS call: (rows, O)
+        y = weight.reshape(o, k) @ cols.reshape(n, k, length)                 # (N, O, L)
     else:
-        cols_g = cols.reshape(rows, groups, k).transpose(1, 0, 2)             # (G, rows, k)
-        w_g = weight.reshape(groups, o // groups, k).transpose(0, 2, 1)      # (G, k, O/G)
-        y = (cols_g @ w_g).transpose(1, 0, 2).reshape(rows, o)
+        w_g = weight.reshape(groups, o // groups, k)
+        y = (w_g @ cols.reshape(n, groups, k, length)).reshape(n, o, length)
     if bias is not None:
-        y = y + bias
-    y = y.reshape((n,) + out_spatial + (o,)).permute((0, nd + 1) + tuple(range(1, nd + 1)))
+        y = y + bias.reshape(o, 1)
+    y = y.reshape((n, o) + out_spatial)
     return y.squeeze(0) if unbatched else y
 
 
@@ -160,8 +160,8 @@ def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
     pads = tuple((p, p) for p in _tuple(padding, 2, "padding", "unfold"))
     cols = Unfold.apply(x, kernel_size=kernel_size, stride=_tuple(stride, 2, "stride", "unfold"),
                         padding=pads, dilation=_tuple(dilation, 2, "dilation", "unfold"))
-    n, oh, ow, c, kh, kw = cols.shape
-    return cols.reshape(n, oh * ow, c * kh * kw).transpose(0, 2, 1)
+    n, c, kh, kw, oh, ow = cols.shape
+    return cols.reshape(n, c * kh * kw, oh * ow)
 
 
 def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
@@ -180,7 +180,7 @@ def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
         raise ValueError(f"fold: input of shape {x.shape} does not fit kernel {kernel_size} and "
                          f"output {output_size}: expected (N, C * {kk}, {out[0] * out[1]})")
     c = ck // kk
-    cols = x.transpose(0, 2, 1).reshape((n,) + out + (c,) + kernel_size)
+    cols = x.reshape((n, c) + kernel_size + out)
     return Fold.apply(cols, shape=(n, c) + output_size, kernel_size=kernel_size, stride=stride,
                       padding=pads, dilation=dilation)
 
@@ -264,9 +264,8 @@ def _avg_pool(x, nd, kernel_size, stride, padding, ceil_mode, count_include_pad,
     kernel_size, stride, padding, dilation, out = _pool_geometry(
         x, nd, kernel_size, stride, padding, 1, ceil_mode, fn)
     cols = Unfold.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
-                        dilation=dilation)                         # (N, *out, C, *k)
-    total = cols.sum(axis=tuple(range(-nd, 0)))                     # (N, *out, C)
-    total = total.permute((0, nd + 1) + tuple(range(1, nd + 1)))   # (N, C, *out)
+                        dilation=dilation)                         # (N, C, *k, *out)
+    total = cols.sum(axis=tuple(range(2, 2 + nd)))                  # (N, C, *out)
     if divisor_override:
         y = total * (1.0 / divisor_override)
     else:

@@ -8,8 +8,8 @@ Two pairs, each the other's backward, so create_graph works to any order:
 `MaxPool` is `WindowGather` with the winners found in its own forward.
 
 Shapes: inputs are (N, C, *spatial) with any number of spatial axes; windows come out
-channels-last, (N, *out_spatial, C, *kernel_size), so that the convolution's matmul
-reads one contiguous row per output position. `padding` is one (before, after) pair per
+as (N, C, *kernel_size, *out_spatial), so that a convolution is one batched matmul
+(O, C*k) @ (N, C*k, L) whose result is already laid out as (N, O, *out_spatial). `padding` is one (before, after) pair per
 spatial axis (ceil_mode and 'same' need asymmetric pads).
 """
 import itertools
@@ -48,39 +48,42 @@ def _crop(xp, padding):
                                                  for i, (lo, hi) in enumerate(padding))]
 
 
+def _offsets(kernel_size):
+    """Every kernel offset, in C order (the order of the window axes after flattening)."""
+    return itertools.product(*(range(k) for k in kernel_size))
+
+
 def unfold_array(x, kernel_size, stride, padding, dilation):
-    """(N, C, *S) -> (N, *out, C, *kernel_size): every window, zero-padded, in one copy."""
-    nd = len(kernel_size)
+    """(N, C, *S) -> (N, C, *kernel_size, *out): every window, zero-padded, in one array."""
     xp = _pad(x, padding)
-    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel_size, dilation))
-    view = np.lib.stride_tricks.sliding_window_view(xp, span, axis=tuple(range(2, 2 + nd)))
-    step = tuple(slice(None, None, s) for s in stride) + tuple(slice(None, None, d) for d in dilation)
-    view = view[(slice(None), slice(None)) + step]
-    perm = (0,) + tuple(range(2, 2 + nd)) + (1,) + tuple(range(2 + nd, 2 + 2 * nd))
-    return np.ascontiguousarray(view.transpose(perm))
+    out_shape = _out_shape(x.shape[2:], kernel_size, stride, padding, dilation)
+    cols = np.empty(x.shape[:2] + tuple(kernel_size) + out_shape, dtype=x.dtype)
+    # NOTE: one strided copy per kernel offset (prod(kernel_size) of them); measured 2-3x
+    # faster than copying a sliding_window_view in one go, whose innermost axis is the
+    # short kernel axis.
+    for offset in _offsets(kernel_size):
+        cols[(slice(None), slice(None)) + offset] = \
+            xp[(slice(None), slice(None)) + _offset_slices(offset, out_shape, stride, dilation)]
+    return cols
 
 
 def fold_array(cols, shape, kernel_size, stride, padding, dilation):
     """The adjoint of unfold_array: add every window back into zeros of `shape` (overlaps sum)."""
     nd = len(kernel_size)
-    n, c = shape[:2]
     padded = tuple(m + lo + hi for m, (lo, hi) in zip(shape[2:], padding))
-    out_shape = cols.shape[1:1 + nd]
-    xp = np.zeros((n, c) + padded, dtype=cols.dtype)
-    # (N, *out, C, *k) -> (N, C, *out, *k): a view; each offset then reads (N, C, *out).
-    windows = cols.transpose((0, 1 + nd) + tuple(range(1, 1 + nd)) + tuple(range(2 + nd, 2 + 2 * nd)))
-    # NOTE: one vectorised add per kernel offset (prod(kernel_size) of them), never a loop
-    # over output positions.
-    for offset in itertools.product(*(range(k) for k in kernel_size)):
+    out_shape = cols.shape[2 + nd:]
+    xp = np.zeros(tuple(shape[:2]) + padded, dtype=cols.dtype)
+    # NOTE: one vectorised add per kernel offset, never a loop over output positions.
+    for offset in _offsets(kernel_size):
         target = (slice(None), slice(None)) + _offset_slices(offset, out_shape, stride, dilation)
-        xp[target] += windows[(Ellipsis,) + offset]
+        xp[target] += cols[(slice(None), slice(None)) + offset]
     return _crop(xp, padding)
 
 
 # ---- im2col / col2im ---------------------------------------------------------------------
 
 class Unfold(Function):
-    """windows of x: (N, C, *S) -> (N, *out, C, *k), zero-padded;  dx = fold(grad)"""
+    """windows of x: (N, C, *S) -> (N, C, *k, *out), zero-padded;  dx = fold(grad)"""
 
     name = "unfold"
     saves_inputs = False
@@ -96,7 +99,7 @@ class Unfold(Function):
 
 
 class Fold(Function):
-    """sum of windows (N, *out, C, *k) back into shape (N, C, *S);  dx = unfold(grad)"""
+    """sum of windows (N, C, *k, *out) back into shape (N, C, *S);  dx = unfold(grad)"""
 
     name = "fold"
     saves_inputs = False
@@ -116,7 +119,7 @@ def _gather(x, index, kernel_size, stride, padding, dilation, fill=0):
     """out[n, c, *o] = padded x at window o's offset number index[n, c, *o]."""
     xp = _pad(x, padding, fill)
     out = np.empty(index.shape, dtype=x.dtype)
-    for k, offset in enumerate(itertools.product(*(range(m) for m in kernel_size))):
+    for k, offset in enumerate(_offsets(kernel_size)):
         view = xp[(slice(None), slice(None)) + _offset_slices(offset, index.shape[2:], stride, dilation)]
         np.copyto(out, view, where=index == k)
     return out
@@ -127,7 +130,7 @@ def _scatter(g, index, shape, kernel_size, stride, padding, dilation):
     padded = tuple(m + lo + hi for m, (lo, hi) in zip(shape[2:], padding))
     xp = np.zeros(shape[:2] + padded, dtype=g.dtype)
     zero = np.zeros((), g.dtype)
-    for k, offset in enumerate(itertools.product(*(range(m) for m in kernel_size))):
+    for k, offset in enumerate(_offsets(kernel_size)):
         target = (slice(None), slice(None)) + _offset_slices(offset, index.shape[2:], stride, dilation)
         xp[target] += np.where(index == k, g, zero)
     return _crop(xp, padding)
@@ -181,16 +184,18 @@ class MaxPool(WindowGather):
         fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
         xp = _pad(x, padding, fill)
         out_shape = _out_shape(x.shape[2:], kernel_size, stride, padding, dilation)
-        best = index = None
-        for k, offset in enumerate(itertools.product(*(range(m) for m in kernel_size))):
+        nan = x.dtype.kind == "f" and np.isnan(x).any()  # rare: only then pay for NaN checks
+        small = int(np.prod(kernel_size)) < 2 ** 15
+        best = index = wins = None
+        for k, offset in enumerate(_offsets(kernel_size)):
             view = xp[(slice(None), slice(None)) + _offset_slices(offset, out_shape, stride, dilation)]
             if best is None:
                 best = view.copy()
-                small = int(np.prod(kernel_size)) < 2 ** 15
                 index = np.zeros(best.shape, dtype=np.int16 if small else np.int32)
+                wins = np.empty(best.shape, dtype=bool)
                 continue
-            wins = view > best
-            if x.dtype.kind == "f":
+            np.greater(view, best, out=wins)
+            if nan:
                 wins |= np.isnan(view) & ~np.isnan(best)
             np.copyto(best, view, where=wins)
             np.copyto(index, k, where=wins)
