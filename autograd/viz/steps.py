@@ -1,0 +1,188 @@
+"""The backward pass frame by frame: which op's local gradient is applied, and what flows where."""
+import numpy as np
+
+from .graph import Overlay, Walk, _as_roots, build_dot, fmt_array, fmt_shape
+
+# Each op's local rule, per input, as (in symbols, in numbers). Names in braces: {g} the
+# incoming gradient dL/dout, {a} {b} the inputs, {out} the output. The numeric form is used
+# when every tensor involved is a single number; ops not listed show only the result.
+_RULES = {
+    "add": [("dL/dout", "{g}"), ("dL/dout", "{g}")],
+    "sub": [("dL/dout", "{g}"), ("-dL/dout", "-({g})")],
+    "mul": [("dL/dout × {B}", "{g} × {b}"), ("dL/dout × {A}", "{g} × {a}")],
+    "div": [("dL/dout / {B}", "{g} / {b}"), ("-dL/dout × {A} / {B}²", "-({g}) × {a} / ({b})²")],
+    "neg": [("-dL/dout", "-({g})")],
+    "exp": [("dL/dout × exp({A})", "{g} × {out}")],
+    "log": [("dL/dout / {A}", "{g} / {a}")],
+    "sqrt": [("dL/dout / (2 √{A})", "{g} / (2 × {out})")],
+    "tanh": [("dL/dout × (1 - tanh²)", "{g} × (1 - ({out})²)")],
+    "sigmoid": [("dL/dout × σ (1 - σ)", "{g} × {out} × (1 - {out})")],
+    "relu": [("dL/dout × [{A} > 0]", None)],
+    "sin": [("dL/dout × cos({A})", None)],
+    "cos": [("-dL/dout × sin({A})", None)],
+    "abs": [("dL/dout × sign({A})", None)],
+    "pow": [("dL/dout × p {A}^(p-1)", None), ("dL/dout × out × ln {A}", None)],
+    "matmul": [("dL/dout @ {B}ᵀ", None), ("{A}ᵀ @ dL/dout", None)],
+    "sum": [("dL/dout broadcast to {A}'s shape", None)],
+    "reshape": [("dL/dout reshaped back", None)],
+    "transpose": [("dL/dout transposed back", None)],
+    "getitem": [("dL/dout scattered into zeros", None)],
+    "max": [("dL/dout at the argmax", None)],
+    "expand": [("dL/dout summed over the broadcast axes", None)],
+}
+
+
+class Frame:
+    """One step of the backward pass: op `node` turned `grad_in` (dL/d its output) into
+    `grads_out` (dL/d each input, None where no gradient flows).
+
+    `.dot` is the DOT text, `.svg` the rendered picture (rendered on first use), `.caption`
+    one line of arithmetic. Displays itself in Jupyter.
+    """
+
+    def __init__(self, index, node, output, grad_in, grads_out, caption, dot):
+        self.index = index
+        self.node = node
+        self.output = output
+        self.grad_in = grad_in
+        self.grads_out = grads_out
+        self.caption = caption
+        self.dot = dot
+        self._svg = None
+
+    @property
+    def svg(self):
+        if self._svg is None:
+            from .render import to_svg
+
+            self._svg = to_svg(self.dot)
+        return self._svg
+
+    def _repr_svg_(self):
+        return self.svg
+
+    def __repr__(self):
+        return f"<Frame {self.index}: {self.caption}>"
+
+
+def backward_steps(root, params=None, gradient=None, model=None, grad_colors=False, **kw):
+    """Run backward from `root` and yield one Frame per op, in the order the engine applies them.
+
+    Each frame highlights the op whose local gradient is applied, labels its edges with the
+    gradients flowing along them, and shows on every value the gradient accumulated so far.
+    The user's graph and `.grad`s are left as they were: the pass keeps the graph
+    (retain_graph=True) and returns gradients instead of accumulating them into leaves.
+    Keyword arguments go to draw_graph (show_data, rankdir, group_modules, ...).
+
+    >>> from autograd import Tensor
+    >>> x, y, z = (Tensor(v, requires_grad=True, name=n) for v, n in ((-2., "x"), (5., "y"), (-4., "z")))
+    >>> frames = list(backward_steps((x + y) * z))
+    >>> [f.node.name for f in frames], x.grad is None
+    (['mul', 'add'], True)
+    """
+    from autograd.engine import backward
+
+    roots = _as_roots(root)
+    if len(roots) != 1:
+        raise ValueError(f"backward_steps: expected one root tensor, got {len(roots)}")
+    root = roots[0]
+    if not root.requires_grad:
+        raise RuntimeError(f"backward_steps: the root of shape {root.shape} does not require "
+                           "grad, so there is no backward pass to show; create the leaves with "
+                           "requires_grad=True")
+    if params is None and model is not None:
+        params = dict(model.named_parameters())
+    param_name = {id(p): n for n, p in (params or {}).items()}
+    walk = Walk([root], None)
+    if walk.freed:
+        raise RuntimeError("backward_steps: the graph was already released by an earlier "
+                           "backward(); call backward(retain_graph=True) the first time, or "
+                           "rebuild the graph")
+    leaves = [t for _, t in walk.values if t.is_leaf and t.requires_grad]
+    aliases = _aliases(walk, param_name)
+
+    steps = []
+
+    def on_step(t, g, node, input_grads):
+        outs = []
+        for parent, pg in zip(node.inputs, input_grads):
+            if pg is None or not parent.requires_grad:
+                outs.append(None)
+            else:
+                outs.append(_sum_to(np.array(pg.data, copy=True), parent.shape))
+        steps.append((t, np.array(g.data, copy=True), node, outs))
+
+    backward([root], None if gradient is None else [gradient], retain_graph=True,
+             inputs=leaves, on_step=on_step)
+
+    if gradient is None:
+        seed = np.ones(root.shape, dtype=root.dtype)
+    else:
+        seed = np.asarray(getattr(gradient, "data", gradient), dtype=root.dtype)
+    known = {id(root): seed}
+    for k, (out, g, node, outs) in enumerate(steps):
+        labels = {("out", id(node)): f"dL/dout = {fmt_array(g)}"}
+        for i, (parent, pg) in enumerate(zip(node.inputs, outs)):
+            if pg is None:
+                continue
+            known[id(parent)] = pg if id(parent) not in known else known[id(parent)] + pg
+            labels[("in", id(node), i)] = f"dL/d{aliases[id(parent)]} += {fmt_array(pg)}"
+        caption = _caption(node, out, g, outs, aliases)
+        overlay = Overlay(grads=dict(known), highlight=node, edge_labels=labels,
+                          names=aliases)
+        body, _ = build_dot([root], params=params, model=model, grad_colors=grad_colors,
+                            overlay=overlay, title=f"step {k + 1}/{len(steps)}  {caption}",
+                            **kw)
+        dot = "digraph backward_step {\n" + "".join(body) + "}\n"
+        yield Frame(k, node, out, g, outs, caption, dot)
+
+
+def _aliases(walk, param_name):
+    """A short name for every tensor in captions: its own, its parameter name, or 'op_out'."""
+    aliases, used = {}, {}
+    for _, t in walk.values:
+        name = param_name.get(id(t)) or t.name
+        if not name:
+            name = f"{t.grad_fn.name}_out" if t.grad_fn is not None else "input"
+            used[name] = used.get(name, 0) + 1
+            if used[name] > 1:
+                name = f"{name}{used[name]}"
+        aliases[id(t)] = name
+    return aliases
+
+
+def _sum_to(array, shape):
+    """Sum a broadcast gradient back to `shape` (for display; the engine does its own)."""
+    while array.ndim > len(shape):
+        array = array.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and array.shape[axis] != 1:
+            array = array.sum(axis=axis, keepdims=True)
+    return array
+
+
+def _caption(node, out, g, outs, aliases):
+    """One line: 'mul: dL/dz = dL/dout × add_out = 1 × 3 = 3; ...'."""
+    inputs = node.inputs
+    rules = _RULES.get(node.name)
+    names = {"A": aliases[id(inputs[0])] if inputs else "",
+             "B": aliases[id(inputs[1])] if len(inputs) > 1 else ""}
+    scalar = g.size == 1 and all(t.data.size == 1 for t in inputs)
+    values = {"g": fmt_array(g), "out": fmt_array(out.data),
+              "a": fmt_array(inputs[0].data) if inputs else "",
+              "b": fmt_array(inputs[1].data) if len(inputs) > 1 else ""}
+    parts = []
+    for i, (parent, pg) in enumerate(zip(inputs, outs)):
+        if pg is None:
+            continue
+        text = f"dL/d{aliases[id(parent)]} = "
+        if rules is not None and i < len(rules):
+            symbolic, numeric = rules[i]
+            text += symbolic.format(**names) + " = "
+            if scalar and numeric is not None:
+                text += numeric.format(**values) + " = "
+        result = fmt_array(pg) if pg.size <= 6 else f"{fmt_shape(pg.shape)}, {fmt_array(pg)}"
+        if not text.endswith(f"= {result} = "):  # add's rule is the number itself
+            text += result
+        parts.append(text.removesuffix(" = "))
+    return f"{node.name}: " + "; ".join(parts)
