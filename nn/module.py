@@ -5,6 +5,7 @@ import numpy as np
 
 from autograd import Tensor
 from autograd.grad_mode import state
+from autograd.tensor import _HookHandle
 
 from .parameter import Parameter
 
@@ -114,12 +115,44 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
+        hooks = self.__dict__.get("_forward_hooks")  # only set by register_forward_(pre_)hook
+        if hooks:
+            for hook in list(hooks["pre"]):
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
         outer = state.scope
         state.scope = outer + (self,)  # ops record the modules they run in (for graph clusters)
         try:
-            return self.forward(*args, **kwargs)
+            out = self.forward(*args, **kwargs)
         finally:
             state.scope = outer
+        if hooks:
+            for hook in list(hooks["post"]):
+                result = hook(self, args, out)
+                if result is not None:
+                    out = result
+        return out
+
+    def register_forward_pre_hook(self, hook):
+        """Call `hook(module, args)` before each forward; a returned value replaces `args`.
+
+        Returns a handle whose `.remove()` unregisters the hook.
+        """
+        return self._add_forward_hook("pre", hook)
+
+    def register_forward_hook(self, hook):
+        """Call `hook(module, args, output)` after each forward; a returned value replaces the
+        output (nn.diagnostics counts dead ReLUs this way). Returns a handle with `.remove()`.
+        """
+        return self._add_forward_hook("post", hook)
+
+    def _add_forward_hook(self, kind, hook):
+        if "_forward_hooks" not in self.__dict__:
+            object.__setattr__(self, "_forward_hooks", {"pre": [], "post": []})
+        hooks = self._forward_hooks[kind]
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
 
     # ---- traversal ------------------------------------------------------------------------
 
