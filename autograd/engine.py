@@ -1,7 +1,7 @@
 """The backward pass: one iterative walk over the graph in reverse topological order."""
 import numpy as np
 
-from .function import _check_finite
+from .function import _check_finite, _fingerprint
 from .grad_mode import enable_grad, no_grad, state
 from .ops import Cast, SumTo
 from .tensor import Tensor
@@ -102,8 +102,8 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
                 _accumulate_grad(t, g, create_graph)
             if node is None:
                 continue
-            if node.versions is not None:
-                _check_versions(node)
+            if node.versions is not None or t._version or node.fingerprints is not None:
+                _check_saved(node, t)
             input_grads = node.backward(g, t)
             if on_step is not None:
                 on_step(t, g, node, input_grads)
@@ -140,15 +140,46 @@ def _accumulate_grad(t, g, create_graph):
         t.grad.data += g.data
 
 
-def _check_versions(node):
-    for t, v in zip(node.inputs, node.versions):
-        if t._version != v:
-            name = f" '{t.name}'" if t.name else ""
-            raise RuntimeError(
-                f"backward: a tensor{name} of shape {t.shape} that op '{node.name}' saved for its "
-                f"gradient was modified in place after the op ran (version {v} -> {t._version}); "
-                "its gradient would be wrong. Use an out-of-place op (x = x + 1, not x += 1) or "
-                "modify a .detach()ed copy")
+def _check_saved(node, out):
+    """Refuse to run a rule whose saved tensors changed since its op ran (a wrong gradient)."""
+    if node.versions is not None:
+        for t, v in zip(node.inputs, node.versions):
+            if t._version != v:
+                raise _modified(node, t, "input", f"version {v} -> {t._version}")
+        for t, v in node.bases or ():
+            if t._version != v:
+                raise _modified(node, t, "view", f"version {v} -> {t._version}")
+    if out._version and node.saves_output:
+        raise _modified(node, out, "output", f"version 0 -> {out._version}")
+    if node.fingerprints is not None:
+        saved_inputs, saved_out = node.fingerprints
+        for t, fp in zip(node.inputs, saved_inputs):
+            if _fingerprint(t.data) != fp:
+                raise _modified(node, t, "input", "its values changed without a version bump: a "
+                                "raw write to .data, which detect_anomaly() checks")
+        if node.saves_output and _fingerprint(out.data) != saved_out:
+            raise _modified(node, out, "output", "its values changed without a version "
+                            "bump: a raw write to .data, which detect_anomaly() checks")
+
+
+def _modified(node, t, role, how):
+    """The error for a saved tensor changed in place, naming the op and the tensor."""
+    label = f"tensor '{t.name}'" if t.name else "tensor"
+    for module in node.scope[:1]:  # the outermost module running when the op was recorded
+        for name, p in module.named_parameters():
+            if p is t:
+                label = f"parameter '{name}' of {type(module).__name__}"
+    where = f" (created at {node.where})" if node.where else ""
+    what = f"{label} of shape {t.shape} and dtype {t.dtype}"
+    saved = {"input": f"saved its input {what}",
+             "view": f"saved an input that views the memory of {what} (as w.T views w)",
+             "output": f"saved its output {what}"}[role]
+    return RuntimeError(
+        f"backward: op '{node.name}'{where} {saved} to compute its gradient, and that tensor was "
+        f"modified in place after the op ran ({how}); the gradient would be wrong. In-place "
+        "changes include optimizer.step(), zero_(), add_(), copy_(), fill_() and `x += ...` "
+        "under no_grad(). Fix: call backward() before the change, or recompute the forward "
+        "pass after it, or use an out-of-place op (x = x + 1)")
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

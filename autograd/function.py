@@ -1,5 +1,6 @@
 """`Function`: the base of every primitive op (forward on arrays, backward on Tensors)."""
 import traceback
+import zlib
 
 import numpy as np
 
@@ -37,10 +38,13 @@ class Function:
 
     name = "function"
     saves_inputs = True  # False for rules that never read their inputs' values
+    saves_output = False  # True for rules that read `out` (exp, sqrt, tanh, sigmoid, pow)
 
     inputs = None
     needs = ()
     versions = None
+    bases = None  # (tensor, version) of tensors whose memory a saved input views (e.g. w for w.T)
+    fingerprints = None  # checksums of saved arrays, taken under detect_anomaly()
     scope = ()
     where = None  # the user's source line, recorded under detect_anomaly()
 
@@ -53,7 +57,13 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         fn = cls()
-        data = fn.forward(*[t.data for t in inputs], **params)
+        try:
+            data = fn.forward(*[t.data for t in inputs], **params)
+        except (ValueError, IndexError, TypeError) as err:
+            explained = _explain(cls.name, inputs, params, err)
+            if explained is err:
+                raise
+            raise explained from err
         if type(data) is not np.ndarray:
             data = np.asarray(data)
         out = Tensor.__new__(Tensor)
@@ -75,12 +85,19 @@ class Function:
             fn.needs = tuple([t.requires_grad for t in inputs])
             if cls.saves_inputs:
                 fn.versions = tuple([t._version for t in inputs])
+                for t in inputs:
+                    if t._ctx is not None and t.data.base is not None:
+                        fn.bases = _view_bases(inputs)  # so w.T notices an in-place step on w
+                        break
             fn.scope = state.scope
             out.requires_grad = True
             out._ctx = fn
             if state.anomaly:
                 fn.where = _user_frame()
                 _check_finite(fn, data, "forward")
+                if cls.saves_inputs or cls.saves_output:
+                    # NOTE: raw writes to .data bypass the version counter; checksums catch them.
+                    fn.fingerprints = _fingerprints(inputs if cls.saves_inputs else (), data)
         else:
             out.requires_grad = False
             out._ctx = None
@@ -89,6 +106,7 @@ class Function:
     def release(self):
         """Drop the references to the inputs, so the graph behind can be freed."""
         self.inputs = None
+        self.bases = None
 
     def __repr__(self):
         return f"<{self.name}>"
@@ -109,16 +127,75 @@ def _user_frame():
 
 def _check_finite(fn, data, phase, input_index=None):
     if data.dtype.kind in "fc" and not np.isfinite(data).all():
-        what = "NaN" if np.isnan(data).any() else "Inf"
-        place = f" (gradient of input {input_index})" if input_index is not None else ""
+        bad = ~np.isfinite(data)
+        first = tuple(int(i) for i in np.argwhere(bad)[0]) if data.ndim else ()
+        value = data[first] if data.ndim else data[()]
+        what = "NaN" if np.isnan(value) else ("-Inf" if value < 0 else "Inf")
+        place = (f"the gradient for its input {input_index}" if input_index is not None
+                 else "its output")
         msg = (
-            f"detect_anomaly: op '{fn.name}' produced {what} in its {phase}{place}, "
-            f"shape {data.shape}; the op was created at {fn.where}."
+            f"detect_anomaly: op '{fn.name}' produced {what} in {place} during {phase} "
+            f"(shape {data.shape}, {int(bad.sum())} non-finite value(s), first at index "
+            f"{first}); the op was created at {fn.where}."
         )
-        if fn.name == "where" or phase == "backward":
-            msg += (
-                " Note: where(cond, f(x), y) still back-propagates through f(x) at the "
-                "positions cond did not take, and 0 * NaN = NaN. Mask the input first: "
-                "safe_x = where(cond, x, 1.0); where(cond, f(safe_x), y)."
-            )
+        msg += (
+            " If a where() or a mask discards these values, their gradient still flows: "
+            "where(x > 0, log(x), 0) at x = 0 gives 0 * inf = NaN in backward. Make the input "
+            "safe before the dangerous op: safe = where(x > 0, x, 1.0); "
+            "y = where(x > 0, log(safe), 0)."
+        )
         raise FloatingPointError(msg)
+
+
+def _explain(name, inputs, params, err):
+    """The error `err` from op `name`'s forward, re-worded to name the op and its inputs."""
+    msg = str(err)
+    if msg.startswith(name + ":"):
+        return err  # the op's own message already says it
+    shapes = " and ".join(str(t.shape) for t in inputs)
+    if isinstance(err, ValueError) and len(inputs) > 1 and "broadcast" in msg:
+        text = (f"{name}: shapes {shapes} do not broadcast; NumPy's rule aligns shapes from "
+                "the right and each pair of axes must be equal or 1. Reshape or unsqueeze "
+                f"one operand to make them match (NumPy said: {msg.strip()})")
+    else:
+        got = f"input shape{'s' if len(inputs) != 1 else ''} {shapes}"
+        for key, value in params.items():
+            shown = repr(value)
+            got += f", {key}={shown if len(shown) <= 80 else shown[:77] + '...'}"
+        text = f"{name}: {msg.strip()} (got {got})"
+    try:
+        return type(err)(text)
+    except Exception:  # an exception class with an unusual constructor
+        return (IndexError if isinstance(err, IndexError) else
+                TypeError if isinstance(err, TypeError) else ValueError)(text)
+
+
+def _view_bases(inputs):
+    """(tensor, version) of every tensor whose memory an input views, through the ops between.
+
+    An op that saves `w.T` reads `w`'s memory in backward, so an in-place step on `w`
+    must invalidate it although `w.T`'s own version never moves.
+    """
+    pairs = []
+    for t in inputs:
+        while t._ctx is not None and t._ctx.inputs is not None and t.data.base is not None:
+            base = t.data.base
+            for parent in t._ctx.inputs:
+                if parent.data is base or parent.data.base is base:
+                    break
+            else:
+                break
+            pairs.append((parent, parent._version))
+            t = parent
+    return tuple(pairs)
+
+
+def _fingerprint(array):
+    # NOTE: CRC-32 detects every change confined to 32 consecutive bits, so any single changed
+    # float32 element; it reads contiguous memory without copying.
+    return array.shape, array.dtype.str, zlib.crc32(np.ascontiguousarray(array).view(np.uint8))
+
+
+def _fingerprints(inputs, out):
+    """Checksums of the arrays a rule will read in backward (inputs, then the output)."""
+    return tuple([_fingerprint(t.data) for t in inputs]), _fingerprint(out)

@@ -21,7 +21,12 @@ def _to_array(data, dtype):
     elif isinstance(data, np.generic):
         array = np.asarray(data, dtype=dtype)
     else:
-        array = np.asarray(data, dtype=dtype)
+        try:
+            array = np.asarray(data, dtype=dtype)
+        except (ValueError, TypeError, OverflowError) as err:
+            raise type(err)(
+                f"Tensor: cannot make an array from {type(data).__name__} data ({err}); nested "
+                "lists must be rectangular and hold numbers only") from err
         if dtype is None and array.dtype == np.float64:
             array = array.astype(np.float32)  # Python floats become float32, as in PyTorch
     if array.dtype.kind not in "biuf":

@@ -105,6 +105,7 @@ class Pow(Function):
     """a ** b;  da = grad * b * a^(b-1), db = grad * a^b * log(a)"""
 
     name = "pow"
+    saves_output = True
 
     def forward(self, a, b):
         return a ** b
@@ -128,6 +129,7 @@ class Exp(Function):
 
     name = "exp"
     saves_inputs = False
+    saves_output = True
 
     def forward(self, x):
         return np.exp(x)
@@ -165,6 +167,7 @@ class Sqrt(Function):
 
     name = "sqrt"
     saves_inputs = False
+    saves_output = True
 
     def forward(self, x):
         return np.sqrt(x)
@@ -215,6 +218,7 @@ class Tanh(Function):
 
     name = "tanh"
     saves_inputs = False
+    saves_output = True
 
     def forward(self, x):
         return np.tanh(x)
@@ -229,6 +233,7 @@ class Sigmoid(Function):
     # NOTE: a primitive so that it is stable: exp only ever sees -|x|, never overflows.
     name = "sigmoid"
     saves_inputs = False
+    saves_output = True
 
     def forward(self, x):
         e = np.exp(-np.abs(x))
