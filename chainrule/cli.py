@@ -53,7 +53,7 @@ def _fraction(text):
 def build_parser():
     from .datasets import NAMES
     from .models import MODELS
-    from .train import OPTIMIZERS
+    from .train import OPTIMIZERS, SCHEDULES
 
     parser = _Parser(prog="chainrule",
                      description="Train, evaluate and look at neural networks built on "
@@ -76,6 +76,9 @@ def build_parser():
     train.add_argument("--lr", type=_positive_float, default=None,
                        help="learning rate (default: 0.05 for sgd, 1e-3 otherwise)")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    train.add_argument("--lr-schedule", choices=SCHEDULES, default="constant",
+                       help="cosine: anneal the lr to 0 over --epochs (resume with the same "
+                            "--epochs to continue the same schedule)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", default="chainrule-run", help="output folder (default: %(default)s)")
     train.add_argument("--data-dir", default=None,
@@ -142,6 +145,7 @@ def cmd_train(args):
                     seed=args.seed, out=args.out, data_dir=args.data_dir, resume=args.resume,
                     patience=args.patience, val_fraction=args.val_fraction, limit=args.limit,
                     seq_len=args.seq_len, temperature=args.temperature,
+                    lr_schedule=args.lr_schedule,
                     progress="none" if args.no_progress else "batches")
     summary = run(config)
     _print_files(summary["files"])
@@ -183,7 +187,7 @@ def cmd_graph(args):
         raise CLIError(f"{', '.join(unused)} given but not used in {args.expression!r}")
     leaves = {name: Tensor(value, dtype="float64", requires_grad=True, name=name)
               for name, value in values.items()}
-    out = expr.evaluate(tree, leaves)
+    out = expr.evaluate(tree, leaves, retain_grads=True)
     out.name = "out"
     if out.size != 1:
         raise CLIError(f"the expression gives shape {out.shape}, not a single number")

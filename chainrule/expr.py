@@ -109,10 +109,12 @@ def parse_assignments(items):
     return values
 
 
-def evaluate(tree, leaves):
+def evaluate(tree, leaves, retain_grads=False):
     """The Tensor the expression computes, with `leaves` ({name: Tensor}) as its inputs.
 
     Walks the tree with an explicit stack (post-order), so depth is never a problem.
+    With `retain_grads`, every intermediate result keeps its `.grad` after backward
+    (so a drawing can show the gradient at every node, not only at the inputs).
     """
     from .errors import ExpressionError
 
@@ -152,6 +154,10 @@ def evaluate(tree, leaves):
                 arg = Tensor(arg, dtype="float64")
             results[id(node)] = FUNCTIONS[node.func.id](arg)
     out = results[id(tree.body)]
+    if retain_grads:
+        for value in results.values():
+            if isinstance(value, Tensor) and value.requires_grad and not value.is_leaf:
+                value.retain_grad()
     if not isinstance(out, Tensor):
         raise ExpressionError("the expression has no variables, so there is nothing to "
                               "differentiate; use names such as x and give x=<number>")

@@ -22,9 +22,12 @@ class MLP(nn.Module):
 
 
 class CNN(nn.Module):
-    """Two conv(3x3) + ReLU + max-pool(2) blocks, then one linear layer."""
+    """Two conv(3x3) + ReLU + max-pool(2) blocks, then a small two-layer classifier.
 
-    def __init__(self, in_channels, image_size, n_classes, channels=(16, 32)):
+    With the defaults on 28x28 images: about 81k parameters (the issue asks for < 100k).
+    """
+
+    def __init__(self, in_channels, image_size, n_classes, channels=(16, 32), hidden=48):
         super().__init__()
         c1, c2 = channels
         self.features = nn.Sequential(
@@ -32,7 +35,8 @@ class CNN(nn.Module):
             nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         )
         side = image_size // 2 // 2
-        self.classifier = nn.Linear(c2 * side * side, n_classes)
+        self.classifier = nn.Sequential(
+            nn.Linear(c2 * side * side, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
 
     def forward(self, x):
         x = self.features(x)

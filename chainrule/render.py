@@ -1,8 +1,9 @@
 """Graph pictures for the CLI: a model's forward graph, or a small expression's, as SVG.
 
-Drawing is autograd.viz's job; if it is missing this module walks the public graph view
-(`grad_fn.name`, `grad_fn.inputs`, `data`, `grad`) itself. When Graphviz cannot render
-(no `dot` program or no `graphviz` package), the .dot source is written instead.
+Drawing is autograd.viz's job; without it (or without the graphviz Python package) this
+module writes the DOT text itself from the public graph view (`grad_fn.name`,
+`grad_fn.inputs`, `data`, `grad`). When Graphviz cannot render (no `dot` program), the
+.dot source is written instead, and the caller says so.
 """
 from pathlib import Path
 
@@ -11,35 +12,37 @@ import numpy as np
 from autograd import Tensor
 
 
-def save_graph(root, path, title=None):
-    """Write the graph ending at `root` to `path` (.svg); returns ('graph', path) or
-    ('graph source', path_to_dot) when Graphviz could not render it."""
+def save_graph(root, path, title=None, **draw_options):
+    """Write the graph ending at `root` to `path` (.svg); returns ('graph', path), or
+    ('graph source (...)', path_to_dot) when Graphviz could not render it."""
     path = Path(path)
-    dot_source = _dot_source(root, title)
-    try:
-        import graphviz
-
-        svg = graphviz.Source(dot_source).pipe(format="svg")
-    except Exception as exc:  # ImportError, ExecutableNotFound, CalledProcessError
-        dot_path = path.with_suffix(".dot")
-        dot_path.write_text(dot_source)
-        reason = type(exc).__name__
-        return f"graph source (Graphviz could not render it: {reason}; run `dot -Tsvg`)", dot_path
-    path.write_bytes(svg)
-    return "graph", path
-
-
-def _dot_source(root, title):
     try:
         from autograd import viz
     except ImportError:
         viz = None
-    if viz is not None and hasattr(viz, "draw_graph"):
-        graph = viz.draw_graph(root)
-        source = getattr(graph, "source", None)
-        if isinstance(source, str):
-            return source
-    return _fallback_dot(root, title)
+    source = None
+    if viz is not None:
+        try:
+            source = viz.draw_graph(root, **draw_options).source
+        except ImportError:  # no graphviz Python package: draw the DOT text ourselves
+            source = None
+    if source is None:
+        source = _fallback_dot(root, title)
+    try:
+        if viz is not None:
+            svg = viz.to_svg(source)
+        else:
+            import graphviz
+
+            svg = graphviz.Source(source).pipe(format="svg").decode("utf-8")
+    except Exception as exc:  # no `dot` program, no graphviz package, or dot failed
+        dot_path = path.with_suffix(".dot")
+        dot_path.write_text(source)
+        reason = str(exc).split(";")[0]
+        return (f"graph source (not rendered: {reason}; render it with `dot -Tsvg`)",
+                dot_path)
+    path.write_text(svg, encoding="utf-8")
+    return "graph", path
 
 
 def _fmt(array):
@@ -88,7 +91,8 @@ def model_graph(model, data, path):
     else:
         loss = F.cross_entropy(model(Tensor(data.x_train[:2])), Tensor(data.y_train[:2]))
     loss.name = "loss"
-    return save_graph(loss, path, title=f"{type(model).__name__}: loss on a tiny batch")
+    return save_graph(loss, path, title=f"{type(model).__name__}: loss on a tiny batch",
+                      params=dict(model.named_parameters()), model=model)
 
 
 def expression_graph(output, path, source):

@@ -25,6 +25,7 @@ from . import checkpoint, datasets, models
 from .errors import CheckpointError, CLIError
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+SCHEDULES = ("constant", "cosine")
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3}
 CHECKPOINT_NAME = "checkpoint.npz"
 EVAL_CHUNK = 1000  # examples per forward pass when evaluating (bounds memory)
@@ -50,6 +51,7 @@ class Config:
     seq_len: int = 64
     temperature: float = 0.8
     sample_length: int = 300
+    lr_schedule: str = "constant"  # or "cosine": down to 0 over --epochs
     progress: str = "batches"  # "batches", "epochs" (one bar for the run) or "none"
 
     def check(self):
@@ -66,6 +68,9 @@ class Config:
             raise CLIError(f"--lr must be a positive number, got {self.lr}")
         if self.patience is not None and self.patience < 1:
             raise CLIError(f"--patience must be at least 1, got {self.patience}")
+        if self.lr_schedule not in SCHEDULES:
+            raise CLIError(f"unknown --lr-schedule {self.lr_schedule!r}; "
+                           f"choose from {', '.join(SCHEDULES)}")
         if not self.temperature > 0:
             raise CLIError(f"--temperature must be positive, got {self.temperature}")
 
@@ -92,11 +97,23 @@ def make_optimizer(name, params, lr):
     raise CLIError(f"unknown --optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
 
 
+def make_scheduler(name, optimizer, epochs):
+    """None for a constant lr; cosine annealing to 0 over `epochs` (stepped once an epoch)."""
+    if name == "constant":
+        return None
+    from nn.optim import lr_scheduler
+
+    return lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+
+
 def _identity(config):
     """The settings a checkpoint must share with the run that resumes it."""
-    return {"model": config.model, "dataset": config.dataset, "seed": config.seed,
-            "optimizer": config.optimizer, "limit": config.limit,
-            "val_fraction": config.val_fraction}
+    identity = {"model": config.model, "dataset": config.dataset, "seed": config.seed,
+                "optimizer": config.optimizer, "lr_schedule": config.lr_schedule,
+                "limit": config.limit, "val_fraction": config.val_fraction}
+    if config.lr_schedule == "cosine":
+        identity["epochs"] = config.epochs  # the schedule's length is part of the schedule
+    return identity
 
 
 # ---- batches and steps ---------------------------------------------------------------------
@@ -251,18 +268,19 @@ def run(config, log=print):
                          limit=config.limit, data_dir=config.data_dir)
     model = models.build(config.model, data)
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.learning_rate)
+    scheduler = make_scheduler(config.lr_schedule, optimizer, config.epochs)
     log(f"data: {data.describe()}; source: {data.source}")
     log(f"model: {config.model}, {models.count_parameters(model):,} parameters; "
         f"optimizer: {config.optimizer} (lr {config.learning_rate:g})")
 
     state = _fresh_state(model)
     if saved is not None:
-        state = _restore(saved, config, model, optimizer)
+        state = _restore(saved, config, model, optimizer, scheduler)
         log(f"resumed from {config.resume} after epoch {state['epoch']}")
 
     ckpt_path = out / CHECKPOINT_NAME
     try:
-        _train_epochs(config, data, model, optimizer, state, ckpt_path, log)
+        _train_epochs(config, data, model, optimizer, scheduler, state, ckpt_path, log)
     except KeyboardInterrupt:
         last = ckpt_path if state["saved"] else None
         raise Interrupted(last, state["epoch"]) from None
@@ -288,12 +306,14 @@ def _check_identity(saved, config):
                               + ", ".join(mismatched) + "; rerun with the same settings")
 
 
-def _restore(saved, config, model, optimizer):
-    """Load a checkpoint's weights, optimizer state and generator; check it fits this run."""
+def _restore(saved, config, model, optimizer, scheduler):
+    """Load a checkpoint's weights, optimizer and schedule state, and random generator."""
     try:
         run_state = saved["state"]
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(saved["scheduler"])
         autograd.default_rng().bit_generator.state = saved["rng"]
         run_state["saved"] = True
         return run_state
@@ -303,7 +323,7 @@ def _restore(saved, config, model, optimizer):
                               f"optimizer ({type(exc).__name__}: {message})") from None
 
 
-def _train_epochs(config, data, model, optimizer, state, ckpt_path, log):
+def _train_epochs(config, data, model, optimizer, scheduler, state, ckpt_path, log):
     history, best = state["history"], state["best"]
     has_val = len(data.y_val) > 0
     first = state["epoch"]
@@ -348,10 +368,12 @@ def _train_epochs(config, data, model, optimizer, state, ckpt_path, log):
             best.update(score=score, epoch=epoch + 1, bad_epochs=0, weights=model.state_dict())
         else:
             best["bad_epochs"] += 1
+        if scheduler is not None:
+            scheduler.step()
         state["epoch"] = epoch + 1
         stop = config.patience is not None and best["bad_epochs"] >= config.patience
         state["stopped_early"] = stop
-        _save_checkpoint(ckpt_path, config, model, optimizer, state)
+        _save_checkpoint(ckpt_path, config, model, optimizer, scheduler, state)
         if config.progress == "epochs":
             run_bar.update(loss=train_loss, acc=train_acc)
         else:
@@ -365,9 +387,10 @@ def _train_epochs(config, data, model, optimizer, state, ckpt_path, log):
     run_bar.close()
 
 
-def _save_checkpoint(path, config, model, optimizer, state):
+def _save_checkpoint(path, config, model, optimizer, scheduler, state):
     tree = {"identity": _identity(config), "config": asdict(config),
             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": None if scheduler is None else scheduler.state_dict(),
             "rng": autograd.default_rng().bit_generator.state,
             "state": {k: v for k, v in state.items() if k != "saved"}}
     checkpoint.save(tree, path)
