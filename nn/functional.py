@@ -240,8 +240,16 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
 _REDUCTIONS = ("mean", "sum", "none")
 
 
+def _empty_mean(fn, shape):
+    return ValueError(
+        f"{fn}: empty input of shape {shape}: the mean over zero elements is undefined; skip "
+        "empty batches, or use reduction='sum' (0 for an empty batch)")
+
+
 def _reduce(loss, reduction, fn):
     if reduction == "mean":
+        if loss.size == 0:
+            raise _empty_mean(fn, loss.shape)
         return loss.mean()
     if reduction == "sum":
         return loss.sum()
@@ -388,6 +396,8 @@ def _nll_flat(fn, logp, t, shape, weight, ignore_index, reduction):
     total = loss.sum()
     if reduction == "sum":
         return total
+    if len(t) == 0:
+        raise _empty_mean(fn, logp.shape)
     # NOTE: 0 / 0 = NaN when every target is ignored, as in PyTorch.
     with np.errstate(divide="ignore", invalid="ignore"):
         return total / Tensor(np.asarray(denominator, dtype=logp.dtype))
@@ -482,6 +492,7 @@ def binary_cross_entropy(x, target, weight=None, reduction="mean"):
     # NOTE: clipping before the log keeps log(0) = -inf (and its 0 * inf = NaN gradient)
     # out of the graph; the clip at -100 then matches PyTorch's clamp exactly.
     tiny = np.exp(-100.0) if data.dtype != np.float16 else np.finfo(np.float16).tiny
+    tiny = data.dtype.type(tiny)  # a float64 bound would promote float32 inputs
     log_x = x.clip(min=tiny).log().clip(min=-100.0)
     log_1mx = (1 - x).clip(min=tiny).log().clip(min=-100.0)
     loss = -(target * log_x + (1 - target) * log_1mx)

@@ -395,3 +395,102 @@ def test_functional_linear_softmax_axes():
     np.testing.assert_allclose(F.linear(Tensor(x), Tensor(w)).data,
                                torch.nn.functional.linear(torch.tensor(x), torch.tensor(w)).numpy(),
                                rtol=1e-12)
+
+
+# ---- nn.init -------------------------------------------------------------------------------------
+
+def _param(*shape):
+    return nn.Parameter(np.zeros(shape, np.float64))
+
+
+@pytest.mark.parametrize("name,param", [("linear", None), ("conv2d", None), ("sigmoid", None),
+                                        ("tanh", None), ("relu", None), ("leaky_relu", None),
+                                        ("leaky_relu", 0.2), ("selu", None)])
+def test_calculate_gain_matches_pytorch(name, param):
+    assert nn.init.calculate_gain(name, param) == pytest.approx(
+        torch.nn.init.calculate_gain(name, param), rel=1e-12)
+
+
+def test_fan_in_fan_out_match_pytorch_for_conv_shapes():
+    for shape in [(3, 4), (8, 3, 5, 5), (6, 2, 7)]:
+        ours = nn.init._calculate_fan_in_and_fan_out(_param(*shape))
+        assert ours == torch.nn.init._calculate_fan_in_and_fan_out(torch.zeros(shape))
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        nn.init.xavier_uniform_(_param(5))
+
+
+@pytest.mark.parametrize("mode,nonlinearity,a", [("fan_in", "leaky_relu", 0),
+                                                 ("fan_out", "relu", 0),
+                                                 ("fan_in", "leaky_relu", math.sqrt(5))])
+def test_kaiming_uniform_bound_and_spread(mode, nonlinearity, a):
+    autograd.manual_seed(0)
+    w = nn.init.kaiming_uniform_(_param(200, 50, 3), a=a, mode=mode, nonlinearity=nonlinearity)
+    fan = 50 * 3 if mode == "fan_in" else 200 * 3
+    bound = nn.init.calculate_gain(nonlinearity, a) * math.sqrt(3 / fan)
+    assert np.abs(w.data).max() <= bound
+    assert np.abs(w.data).max() > 0.999 * bound
+    assert w.data.std() == pytest.approx(bound / math.sqrt(3), rel=0.02)
+    assert abs(w.data.mean()) < 0.01 * bound
+
+
+@pytest.mark.parametrize("mode", ["fan_in", "fan_out"])
+def test_kaiming_normal_std(mode):
+    autograd.manual_seed(1)
+    w = nn.init.kaiming_normal_(_param(300, 100), mode=mode, nonlinearity="relu")
+    fan = 100 if mode == "fan_in" else 300
+    assert w.data.std() == pytest.approx(math.sqrt(2 / fan), rel=0.02)
+    assert abs(w.data.mean()) < 0.01
+
+
+def test_xavier_uniform_and_normal():
+    autograd.manual_seed(2)
+    w = nn.init.xavier_uniform_(_param(300, 200), gain=2.0)
+    bound = 2.0 * math.sqrt(6 / 500)
+    assert np.abs(w.data).max() <= bound and np.abs(w.data).max() > 0.999 * bound
+    w = nn.init.xavier_normal_(_param(300, 200))
+    assert w.data.std() == pytest.approx(math.sqrt(2 / 500), rel=0.02)
+
+
+def test_simple_fills_and_orthogonal():
+    autograd.manual_seed(3)
+    w = nn.init.uniform_(_param(1000), -2, 3)
+    assert w.data.min() >= -2 and w.data.max() < 3 and w.data.mean() == pytest.approx(0.5, abs=0.1)
+    w = nn.init.normal_(_param(20000), 1.0, 0.5)
+    assert w.data.mean() == pytest.approx(1.0, abs=0.02) and w.data.std() == pytest.approx(0.5, rel=0.03)
+    assert (nn.init.constant_(_param(3), 0.25).data == 0.25).all()
+    assert (nn.init.ones_(_param(3)).data == 1).all()
+    assert not nn.init.zeros_(nn.init.ones_(_param(3))).data.any()
+    np.testing.assert_array_equal(nn.init.eye_(_param(2, 3)).data, np.eye(2, 3))
+    q = nn.init.orthogonal_(_param(4, 6)).data
+    np.testing.assert_allclose(q @ q.T, np.eye(4), atol=1e-12)
+    t = nn.init.trunc_normal_(_param(5000), std=2.0, a=-1.0, b=1.0).data
+    assert t.min() >= -1 and t.max() <= 1
+
+
+def test_init_is_in_place_on_parameters_bumps_version_and_records_nothing():
+    w = nn.Parameter(np.zeros((3, 4), np.float32))
+    buffer, version = w.data, w._version
+    out = nn.init.kaiming_uniform_(w)  # grad mode on, w requires grad: still allowed
+    assert out is w and w.data is buffer and w._version > version
+    assert w.grad_fn is None and w.requires_grad and w.dtype == np.float32
+    assert w.data.any()
+
+
+def test_init_uses_the_shared_seed_or_a_given_generator():
+    autograd.manual_seed(11)
+    a = nn.init.normal_(_param(5)).data.copy()
+    autograd.manual_seed(11)
+    b = nn.init.normal_(_param(5)).data.copy()
+    np.testing.assert_array_equal(a, b)
+    c = nn.init.normal_(_param(5), generator=np.random.default_rng(0)).data
+    d = nn.init.normal_(_param(5), generator=np.random.default_rng(0)).data
+    np.testing.assert_array_equal(c, d)
+
+
+def test_init_errors():
+    with pytest.raises(ValueError, match="mode 'fan_avg' not supported"):
+        nn.init.kaiming_uniform_(_param(2, 2), mode="fan_avg")
+    with pytest.raises(ValueError, match="unsupported nonlinearity 'swish'"):
+        nn.init.kaiming_normal_(_param(2, 2), nonlinearity="swish")
+    with pytest.raises(TypeError, match="floating-point"):
+        nn.init.ones_(Tensor(np.zeros(2, np.int64)))

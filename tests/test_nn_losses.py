@@ -303,3 +303,27 @@ def test_classification_modules():
     _check(nn.NLLLoss(ignore_index=1), torch.nn.NLLLoss(ignore_index=1), logp, t)
     p, y = 1 / (1 + np.exp(-x)), (x > 0).astype(float)
     _check(nn.BCELoss(), torch.nn.BCELoss(), p, y)
+
+
+def test_float32_inputs_give_float32_losses_and_gradients():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    t_cls = np.array([0, 2, 1, 1])
+    t_real = rng.random((4, 3))  # float64 target: cast to the input's dtype
+    cases = [
+        lambda a: F.cross_entropy(a, Tensor(t_cls), weight=np.ones(3), label_smoothing=0.1),
+        lambda a: F.cross_entropy(a, Tensor(t_real / t_real.sum(1, keepdims=True))),
+        lambda a: F.nll_loss(a, Tensor(t_cls), ignore_index=1),
+        lambda a: F.mse_loss(a, Tensor(t_real)),
+        lambda a: F.huber_loss(a, Tensor(t_real)),
+        lambda a: F.binary_cross_entropy_with_logits(a, Tensor(t_real), pos_weight=np.ones(3)),
+        lambda a: F.binary_cross_entropy(a.sigmoid(), Tensor(t_real)),
+        lambda a: F.multi_margin_loss(a, Tensor(t_cls), p=2),
+        lambda a: F.hinge_embedding_loss(a, Tensor(np.sign(t_real - 0.5))),
+    ]
+    for i, loss_fn in enumerate(cases):
+        xo = Tensor(x, requires_grad=True)
+        loss = loss_fn(xo)
+        loss.backward()
+        assert loss.dtype == np.float32, i
+        assert xo.grad.dtype == np.float32, i
