@@ -14,3 +14,4 @@ from .serialization import load, save
 from .conv import Conv1d, Conv2d
 from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d,
                       MaxPool2d)
+from . import data, optim, utils  # noqa: E402  (nn.data, nn.optim, nn.utils)
