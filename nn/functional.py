@@ -16,6 +16,7 @@ from autograd import Tensor, no_grad
 from autograd import functional as _af
 
 from .functional_conv import *  # noqa: F401,F403  convolution and pooling
+from .functional_rnn import *  # noqa: F401,F403  recurrent cells and layers
 
 
 def _tensor(x):

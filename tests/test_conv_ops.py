@@ -1,4 +1,5 @@
-"""Gradchecks (float64) of the convolution and pooling primitives, and of their second order."""
+"""Gradchecks (float64) of the convolution, pooling and recurrence primitives (first and
+second order)."""
 import numpy as np
 import pytest
 
@@ -6,6 +7,7 @@ import autograd as ag
 from autograd import Tensor, gradcheck
 from autograd.ops import PRIMITIVES
 from autograd.ops.conv import Fold, MaxPool, Unfold, WindowGather, WindowScatter
+from autograd.ops.rnn import GRULayer, LSTMLayer, RNNLayer, gru_steps, lstm_steps, rnn_steps
 
 RNG = np.random.default_rng(7)
 
@@ -119,11 +121,61 @@ def test_max_pool_second_order_gradcheck():
     assert gradcheck(grad_x, [x])
 
 
-def test_every_conv_primitive_is_registered_and_covered():
-    covered = {Unfold, Fold, MaxPool, WindowGather, WindowScatter}
-    from autograd.ops import conv
+# ---- recurrences ---------------------------------------------------------------------
 
-    defined = {v for v in vars(conv).values()
+T, B, H = 4, 3, 5
+
+
+def _rnn_args(gates, extra=()):
+    return [RNG.standard_normal((T, B, gates * H)), RNG.standard_normal((gates * H, H)) * 0.5,
+            *extra, RNG.standard_normal((B, H))]
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_rnn_layer_gradcheck_and_reference(nonlinearity):
+    args = _rnn_args(1)
+    assert gradcheck(lambda *a: RNNLayer.apply(*a, nonlinearity=nonlinearity), args)
+    ts = [Tensor(a) for a in args]
+    np.testing.assert_allclose(RNNLayer.apply(*ts, nonlinearity=nonlinearity).data,
+                               rnn_steps(*ts, nonlinearity=nonlinearity).data, atol=1e-12)
+
+
+def test_lstm_layer_gradcheck_and_reference():
+    args = _rnn_args(4) + [RNG.standard_normal((B, H))]
+    assert gradcheck(lambda *a: LSTMLayer.apply(*a), args)
+    ts = [Tensor(a) for a in args]
+    np.testing.assert_allclose(LSTMLayer.apply(*ts).data, lstm_steps(*ts).data, atol=1e-12)
+
+
+def test_gru_layer_gradcheck_and_reference():
+    args = _rnn_args(3, [RNG.standard_normal(3 * H)])
+    assert gradcheck(lambda *a: GRULayer.apply(*a), args)
+    ts = [Tensor(a) for a in args]
+    np.testing.assert_allclose(GRULayer.apply(*ts).data, gru_steps(*ts).data, atol=1e-12)
+
+
+@pytest.mark.parametrize("op,args", [
+    (lambda *a: RNNLayer.apply(*a, nonlinearity="tanh"), lambda: _rnn_args(1)),
+    (LSTMLayer.apply, lambda: _rnn_args(4) + [RNG.standard_normal((B, H))]),
+    (GRULayer.apply, lambda: _rnn_args(3, [RNG.standard_normal(3 * H)])),
+])
+def test_recurrence_second_order_gradcheck(op, args):
+    # Under create_graph the fused backward replays the recurrence with Tensor ops.
+    xproj, *rest = args()
+    rest = [Tensor(a) for a in rest]
+
+    def loss(x):
+        out = op(x, *rest)
+        return (out * out).sum()
+
+    assert gradcheck(lambda x: _grad_of(loss, x), [xproj[:2]])
+
+
+def test_every_conv_and_rnn_primitive_is_registered_and_covered():
+    covered = {Unfold, Fold, MaxPool, WindowGather, WindowScatter, RNNLayer, LSTMLayer, GRULayer}
+    from autograd.ops import conv, rnn
+
+    defined = {v for module in (conv, rnn) for v in vars(module).values()
                if isinstance(v, type) and issubclass(v, ag.Function) and v is not ag.Function}
     assert defined == covered
     assert covered <= set(PRIMITIVES)

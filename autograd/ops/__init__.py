@@ -6,6 +6,7 @@ from .conv import Fold, MaxPool, Unfold, WindowGather, WindowScatter
 from .linalg import MatMul
 from .movement import Concatenate, GetItem, Pad, Reshape, ScatterAdd, Transpose
 from .reduce import BroadcastTo, Max, Min, Sum, SumTo
+from .rnn import GRULayer, LSTMLayer, RNNLayer
 
 PRIMITIVES = (
     Add, Sub, Mul, Div, Neg, Pow, PowScalar, Exp, Log, Log1p, Sqrt, Abs, Sin, Cos, Tanh,
@@ -14,4 +15,5 @@ PRIMITIVES = (
     Reshape, Transpose, BroadcastTo, GetItem, ScatterAdd, Concatenate, Pad,
     MatMul,
     Unfold, Fold, MaxPool, WindowGather, WindowScatter,
+    RNNLayer, LSTMLayer, GRULayer,
 )

@@ -1,0 +1,276 @@
+"""Recurrent primitives: the recurrence of one RNN / LSTM / GRU layer over all time steps.
+
+The input projection (x W_ih^T + b for every step at once) is an ordinary matmul outside
+these ops; what they own is the sequential part, h_t = cell(xproj_t, h_{t-1}).
+
+# NOTE: fused on purpose. Built from Tensor ops, a 50-step LSTM is ~750 graph nodes, and
+# every per-step slice xproj[t] sends back a gradient the size of the whole sequence (an
+# O(T^2) sum); as one op the forward and the backward-through-time are tight NumPy loops
+# (measured ~5x faster on a 50-step, 128-unit LSTM). Under create_graph the backward
+# replays the same recurrence with Tensor ops (`*_steps` below) and differentiates that,
+# so higher-order gradients still work. Gate order and formulas are PyTorch's.
+"""
+import numpy as np
+
+from ..function import Function
+from ..grad_mode import state
+
+
+def _sigmoid_(a):
+    """In-place logistic: sigmoid(a) = (tanh(a / 2) + 1) / 2 (no overflow, one transcendental)."""
+    a *= 0.5
+    np.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+    return a
+
+
+def _const(array):
+    from ..tensor import Tensor
+
+    return Tensor(array)
+
+
+def _replay(fn, grad, steps, **params):
+    """create_graph: the input gradients of the op, via the same recurrence in Tensor ops."""
+    from ..engine import grad as _grad
+
+    wanted = [t for t, need in zip(fn.inputs, fn.needs) if need]
+    out = steps(*fn.inputs, **params)
+    grads = iter(_grad([out], wanted, grad_outputs=[grad], create_graph=True,
+                       allow_unused=True))
+    return tuple(next(grads) if need else None for need in fn.needs)
+
+
+def _stack(rows):
+    from ..functional import stack
+
+    return stack(rows)
+
+
+# ---- Elman RNN ----------------------------------------------------------------------------
+
+def rnn_steps(xproj, w_hh, h0, nonlinearity="tanh"):
+    """Tensor-op form of RNNLayer (for create_graph and as the readable reference)."""
+    h, outs = h0, []
+    for t in range(xproj.shape[0]):
+        pre = xproj[t] + h @ w_hh.T
+        h = pre.tanh() if nonlinearity == "tanh" else pre.relu()
+        outs.append(h)
+    return _stack(outs)
+
+
+class RNNLayer(Function):
+    """h_t = act(xproj_t + h_{t-1} W_hh^T), out = (h_1 .. h_T);
+    d pre_t = (grad_t + d h_t) * act'(pre_t), d h_{t-1} = d pre_t W_hh, d W_hh = sum d pre_t^T h_{t-1}"""
+
+    name = "rnn_layer"
+
+    def forward(self, xproj, w_hh, h0, nonlinearity="tanh"):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"rnn_layer: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        out = np.empty(xproj.shape[:2] + (w_hh.shape[0],), dtype=xproj.dtype)
+        w_t, h = w_hh.T, h0
+        for t in range(xproj.shape[0]):
+            a = out[t]
+            np.matmul(h, w_t, out=a)
+            a += xproj[t]
+            if nonlinearity == "tanh":
+                np.tanh(a, out=a)
+            else:
+                np.maximum(a, 0, out=a)
+            h = a
+        return out
+
+    def backward(self, grad, out):
+        if state.enabled:
+            return _replay(self, grad, rnn_steps, nonlinearity=self.nonlinearity)
+        xproj, w_hh, h0 = self.inputs
+        g, hs, w = grad.data, out.data, w_hh.data
+        d_pre = np.empty_like(hs)
+        dh = np.zeros_like(hs[0])
+        for t in range(hs.shape[0] - 1, -1, -1):
+            d = d_pre[t]
+            np.add(g[t], dh, out=d)
+            if self.nonlinearity == "tanh":
+                d *= 1 - hs[t] * hs[t]
+            else:
+                d *= hs[t] > 0
+            dh = d @ w
+        return (_const(d_pre) if self.needs[0] else None,
+                _w_hh_grad(d_pre, hs, h0.data) if self.needs[1] else None,
+                _const(dh) if self.needs[2] else None)
+
+
+def _w_hh_grad(d_pre, hs, h0):
+    """d W_hh = sum_t d pre_t^T h_{t-1}, as ONE matmul over all steps."""
+    steps, batch, gates = d_pre.shape
+    h_prev = np.concatenate([h0[None], hs[:-1]]) if steps > 1 else h0[None]
+    return _const(d_pre.reshape(steps * batch, gates).T @ h_prev.reshape(steps * batch, -1))
+
+
+# ---- LSTM ------------------------------------------------------------------------------
+
+def lstm_steps(xproj, w_hh, h0, c0):
+    """Tensor-op form of LSTMLayer: out[t] = [h_t, c_t] along the last axis."""
+    from ..functional import concatenate
+
+    hidden = h0.shape[-1]
+    h, c, outs = h0, c0, []
+    for t in range(xproj.shape[0]):
+        gates = xproj[t] + h @ w_hh.T
+        i = gates[:, :hidden].sigmoid()
+        f = gates[:, hidden:2 * hidden].sigmoid()
+        g = gates[:, 2 * hidden:3 * hidden].tanh()
+        o = gates[:, 3 * hidden:].sigmoid()
+        c = f * c + i * g
+        h = o * c.tanh()
+        outs.append(concatenate([h, c], axis=1))
+    return _stack(outs)
+
+
+class LSTMLayer(Function):
+    """(i, f, g, o) = (sig, sig, tanh, sig)(xproj_t + h_{t-1} W_hh^T), c_t = f c_{t-1} + i g,
+    h_t = o tanh(c_t); out[t] = [h_t, c_t] (one array: an op has one output).
+    Backward through time: dc_t = grad_c + dc_{t+1} f_{t+1} + dh_t o (1 - tanh^2 c_t),
+    d pre = (dc g i(1-i), dc c_{t-1} f(1-f), dc i (1-g^2), dh tanh(c) o(1-o))"""
+
+    name = "lstm_layer"
+
+    def forward(self, xproj, w_hh, h0, c0):
+        steps, batch, four_h = xproj.shape
+        hidden = four_h // 4
+        # sigmoid(x) = (tanh(x/2) + 1)/2, so one tanh pass serves all four gates.
+        scale = np.full(four_h, 0.5, xproj.dtype)
+        scale[2 * hidden:3 * hidden] = 1
+        shift = 0.5 * (scale == 0.5).astype(xproj.dtype)
+        acts = np.empty_like(xproj)
+        out = np.empty((steps, batch, 2 * hidden), dtype=xproj.dtype)
+        tanh_c = np.empty((steps, batch, hidden), dtype=xproj.dtype)
+        w_t, h, c = w_hh.T, h0, c0
+        for t in range(steps):
+            a = acts[t]
+            np.matmul(h, w_t, out=a)
+            a += xproj[t]
+            a *= scale
+            np.tanh(a, out=a)
+            a *= scale
+            a += shift
+            i, f, g, o = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 2 * hidden:3 * hidden], a[:, 3 * hidden:]
+            c_new = out[t, :, hidden:]
+            np.multiply(f, c, out=c_new)
+            c_new += i * g
+            np.tanh(c_new, out=tanh_c[t])
+            np.multiply(o, tanh_c[t], out=out[t, :, :hidden])
+            h, c = out[t, :, :hidden], c_new
+        self.acts, self.tanh_c = acts, tanh_c
+        return out
+
+    def backward(self, grad, out):
+        if state.enabled:
+            return _replay(self, grad, lstm_steps)
+        xproj, w_hh, h0, c0 = self.inputs
+        g_out, hc, w = grad.data, out.data, w_hh.data
+        acts, tanh_c = self.acts, self.tanh_c
+        steps, batch, four_h = acts.shape
+        hidden = four_h // 4
+        d_pre = np.empty_like(acts)
+        dh = np.zeros((batch, hidden), dtype=acts.dtype)
+        dc = np.zeros((batch, hidden), dtype=acts.dtype)
+        for t in range(steps - 1, -1, -1):
+            a = acts[t]
+            i, f, g, o = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 2 * hidden:3 * hidden], a[:, 3 * hidden:]
+            c_prev = hc[t - 1, :, hidden:] if t else c0.data
+            dh_t = g_out[t, :, :hidden] + dh
+            dc_t = g_out[t, :, hidden:] + dc
+            dc_t += dh_t * o * (1 - tanh_c[t] * tanh_c[t])
+            d = d_pre[t]
+            np.multiply(dc_t * g, i * (1 - i), out=d[:, :hidden])
+            np.multiply(dc_t * c_prev, f * (1 - f), out=d[:, hidden:2 * hidden])
+            np.multiply(dc_t * i, 1 - g * g, out=d[:, 2 * hidden:3 * hidden])
+            np.multiply(dh_t * tanh_c[t], o * (1 - o), out=d[:, 3 * hidden:])
+            dc = dc_t * f
+            dh = d @ w
+        return (_const(d_pre) if self.needs[0] else None,
+                _w_hh_grad(d_pre, hc[:, :, :hidden], h0.data) if self.needs[1] else None,
+                _const(dh) if self.needs[2] else None,
+                _const(dc) if self.needs[3] else None)
+
+
+# ---- GRU -------------------------------------------------------------------------------
+
+def gru_steps(xproj, w_hh, b_hh, h0):
+    """Tensor-op form of GRULayer."""
+    hidden = h0.shape[-1]
+    h, outs = h0, []
+    for t in range(xproj.shape[0]):
+        gx, gh = xproj[t], h @ w_hh.T + b_hh
+        r = (gx[:, :hidden] + gh[:, :hidden]).sigmoid()
+        z = (gx[:, hidden:2 * hidden] + gh[:, hidden:2 * hidden]).sigmoid()
+        n = (gx[:, 2 * hidden:] + r * gh[:, 2 * hidden:]).tanh()
+        h = (1 - z) * n + z * h
+        outs.append(h)
+    return _stack(outs)
+
+
+class GRULayer(Function):
+    """gh = h_{t-1} W_hh^T + b_hh; r, z = sig(xproj_rz + gh_rz), n = tanh(xproj_n + r gh_n),
+    h_t = (1 - z) n + z h_{t-1}.  Backward: dn = dh (1-z), dz = dh (h_{t-1} - n),
+    d pre_n = dn (1-n^2), dr = d pre_n gh_n; d gh = (dr r(1-r), dz z(1-z), d pre_n r)"""
+
+    name = "gru_layer"
+
+    def forward(self, xproj, w_hh, b_hh, h0):
+        steps, batch, three_h = xproj.shape
+        hidden = three_h // 3
+        out = np.empty((steps, batch, hidden), dtype=xproj.dtype)
+        acts = np.empty_like(xproj)                    # r, z, n
+        gh_n = np.empty((steps, batch, hidden), dtype=xproj.dtype)
+        w_t, h = w_hh.T, h0
+        for t in range(steps):
+            gh = h @ w_t
+            gh += b_hh
+            a = acts[t]
+            np.add(xproj[t, :, :2 * hidden], gh[:, :2 * hidden], out=a[:, :2 * hidden])
+            _sigmoid_(a[:, :2 * hidden])
+            r, z, n = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 2 * hidden:]
+            gh_n[t] = gh[:, 2 * hidden:]
+            np.multiply(r, gh_n[t], out=n)
+            n += xproj[t, :, 2 * hidden:]
+            np.tanh(n, out=n)
+            h_new = out[t]
+            np.subtract(h, n, out=h_new)   # h_t = n + z (h_{t-1} - n)
+            h_new *= z
+            h_new += n
+            h = h_new
+        self.acts, self.gh_n = acts, gh_n
+        return out
+
+    def backward(self, grad, out):
+        if state.enabled:
+            return _replay(self, grad, gru_steps)
+        xproj, w_hh, b_hh, h0 = self.inputs
+        g_out, hs, w = grad.data, out.data, w_hh.data
+        acts, gh_n = self.acts, self.gh_n
+        steps, batch, three_h = acts.shape
+        hidden = three_h // 3
+        d_x = np.empty_like(acts)
+        d_h = np.empty_like(acts)
+        dh = np.zeros((batch, hidden), dtype=acts.dtype)
+        for t in range(steps - 1, -1, -1):
+            a = acts[t]
+            r, z, n = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 2 * hidden:]
+            h_prev = hs[t - 1] if t else h0.data
+            dh_t = g_out[t] + dh
+            dx, dgh = d_x[t], d_h[t]
+            np.multiply(dh_t * (1 - z), 1 - n * n, out=dx[:, 2 * hidden:])          # d pre_n
+            np.multiply(dx[:, 2 * hidden:] * gh_n[t], r * (1 - r), out=dx[:, :hidden])
+            np.multiply(dh_t * (h_prev - n), z * (1 - z), out=dx[:, hidden:2 * hidden])
+            dgh[:, :2 * hidden] = dx[:, :2 * hidden]
+            np.multiply(dx[:, 2 * hidden:], r, out=dgh[:, 2 * hidden:])
+            dh = dh_t * z + dgh @ w
+        return (_const(d_x) if self.needs[0] else None,
+                _w_hh_grad(d_h, hs, h0.data) if self.needs[1] else None,
+                _const(d_h.sum(axis=(0, 1))) if self.needs[2] else None,
+                _const(dh) if self.needs[3] else None)
