@@ -471,9 +471,14 @@ class Tensor:
         return Transpose.apply(self, axes=tuple(a % self.ndim for a in axes) if axes else axes)
 
     def permute(self, *axes):
-        return Transpose.apply(self, axes=tuple(a % self.ndim for a in _shape_arg(axes)))
+        axes = _shape_arg(axes)
+        if len(axes) != self.ndim:
+            raise ValueError(f"permute: expected {self.ndim} axes for a tensor of shape "
+                             f"{self.shape}, got {len(axes)}: {axes}")
+        return Transpose.apply(self, axes=tuple(_check_axis("permute", a, self.ndim) for a in axes))
 
     def swapaxes(self, axis1, axis2):
+        axis1, axis2 = (_check_axis("swapaxes", a, self.ndim) for a in (axis1, axis2))
         swap = list(range(self.ndim))
         swap[axis1], swap[axis2] = swap[axis2], swap[axis1]
         return Transpose.apply(self, axes=tuple(swap))
@@ -482,12 +487,13 @@ class Tensor:
         if axis is None:
             shape = tuple(n for n in self.shape if n != 1)
         else:
-            axes = {a % self.ndim for a in (axis if isinstance(axis, tuple) else (axis,))}
+            axes = {_check_axis("squeeze", a, max(self.ndim, 1))
+                    for a in (axis if isinstance(axis, tuple) else (axis,))}
             shape = tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1))
         return self.reshape(shape)
 
     def unsqueeze(self, axis):
-        axis = axis % (self.ndim + 1)
+        axis = _check_axis("unsqueeze", axis, self.ndim + 1)
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def expand(self, *shape):
@@ -549,6 +555,14 @@ def _axis(axis):
     if isinstance(axis, list):
         return tuple(axis)
     return axis
+
+
+def _check_axis(op, axis, ndim):
+    """`axis` in range(ndim), counting negative axes from the end; IndexError otherwise."""
+    if not -ndim <= axis < ndim:
+        raise IndexError(f"{op}: axis {axis} is out of range for {ndim} axes "
+                         f"(expected {-ndim} <= axis < {ndim})")
+    return axis % ndim
 
 
 def _shape_arg(shape):
