@@ -37,7 +37,7 @@ def fmt_array(array):
 
 
 def fmt_shape(shape):
-    return "scalar" if shape == () else "(" + ", ".join(str(s) for s in shape) + ")"
+    return "scalar" if shape == () else str(tuple(int(n) for n in shape))
 
 
 def _quote(text):

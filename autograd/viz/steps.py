@@ -104,13 +104,15 @@ def backward_steps(root, params=None, gradient=None, model=None, grad_colors=Fal
     steps = []
 
     def on_step(t, g, node, input_grads):
-        outs = []
+        outs, summed = [], []
         for parent, pg in zip(node.inputs, input_grads):
             if pg is None or not parent.requires_grad:
                 outs.append(None)
+                summed.append(False)
             else:
                 outs.append(_sum_to(np.array(pg.data, copy=True), parent.shape))
-        steps.append((t, np.array(g.data, copy=True), node, outs))
+                summed.append(pg.shape != parent.shape)
+        steps.append((t, np.array(g.data, copy=True), node, outs, summed))
 
     backward([root], None if gradient is None else [gradient], retain_graph=True,
              inputs=leaves, on_step=on_step)
@@ -120,14 +122,14 @@ def backward_steps(root, params=None, gradient=None, model=None, grad_colors=Fal
     else:
         seed = np.asarray(getattr(gradient, "data", gradient), dtype=root.dtype)
     known = {id(root): seed}
-    for k, (out, g, node, outs) in enumerate(steps):
+    for k, (out, g, node, outs, summed) in enumerate(steps):
         labels = {("out", id(node)): f"dL/dout = {fmt_array(g)}"}
         for i, (parent, pg) in enumerate(zip(node.inputs, outs)):
             if pg is None:
                 continue
             known[id(parent)] = pg if id(parent) not in known else known[id(parent)] + pg
             labels[("in", id(node), i)] = f"dL/d{aliases[id(parent)]} += {fmt_array(pg)}"
-        caption = _caption(node, out, g, outs, aliases)
+        caption = _caption(node, out, g, outs, summed, aliases)
         overlay = Overlay(grads=dict(known), highlight=node, edge_labels=labels,
                           names=aliases)
         body, _ = build_dot([root], params=params, model=model, grad_colors=grad_colors,
@@ -143,7 +145,10 @@ def _aliases(walk, param_name):
     for _, t in walk.values:
         name = param_name.get(id(t)) or t.name
         if not name:
-            name = f"{t.grad_fn.name}_out" if t.grad_fn is not None else "input"
+            if t.grad_fn is not None:
+                name = f"{t.grad_fn.name}_out"
+            else:
+                name = "input" if t.requires_grad else "const"
             used[name] = used.get(name, 0) + 1
             if used[name] > 1:
                 name = f"{name}{used[name]}"
@@ -161,7 +166,7 @@ def _sum_to(array, shape):
     return array
 
 
-def _caption(node, out, g, outs, aliases):
+def _caption(node, out, g, outs, summed, aliases):
     """One line: 'mul: dL/dz = dL/dout × add_out = 1 × 3 = 3; ...'."""
     inputs = node.inputs
     rules = _RULES.get(node.name)
@@ -178,7 +183,10 @@ def _caption(node, out, g, outs, aliases):
         text = f"dL/d{aliases[id(parent)]} = "
         if rules is not None and i < len(rules):
             symbolic, numeric = rules[i]
-            text += symbolic.format(**names) + " = "
+            text += symbolic.format(**names)
+            if summed[i]:  # the input was broadcast in the forward pass
+                text += f", summed to {fmt_shape(parent.shape)}"
+            text += " = "
             if scalar and numeric is not None:
                 text += numeric.format(**values) + " = "
         result = fmt_array(pg) if pg.size <= 6 else f"{fmt_shape(pg.shape)}, {fmt_array(pg)}"
