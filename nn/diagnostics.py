@@ -32,14 +32,15 @@ class GradientMonitor:
     A GradientWarning is issued when a parameter's gradient norm is below `vanishing`, above
     `exploding`, or not finite, and when a time step's gradient is below `vanishing`.
 
-    >>> import nn, numpy as np
+    >>> import nn, numpy as np, autograd
     >>> from autograd import Tensor
+    >>> _ = autograd.manual_seed(1)
     >>> model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
     >>> monitor = GradientMonitor(model)
     >>> model(Tensor(np.ones((2, 3), dtype="float32"))).sum().backward()
-    >>> monitor.step()
-    >>> sorted(monitor.grad_norms)[:2]
-    ['0.bias', '0.weight']
+    >>> monitor.step()          # after optimizer.step(), once per iteration
+    >>> sorted(monitor.grad_norms)[:2], monitor.dead_relu
+    (['0.bias', '0.weight'], {'1': [0.5]})
     """
 
     def __init__(self, model, vanishing=VANISHING, exploding=EXPLODING, relu_types=("ReLU",),

@@ -464,3 +464,14 @@ def test_no_grad_graph_draws_a_single_value():
         y = Tensor(2.0, requires_grad=True) * 3
     nodes = dot_nodes(viz.draw_graph(y).source)
     assert list(nodes) == ["v0"]
+
+
+@needs_renderer
+def test_play_puts_every_frame_in_one_html_widget():
+    x, y, z, f = textbook()
+    player = viz.play(f)
+    assert len(player) == 2 and [fr.node.name for fr in player] == ["mul", "add"]
+    page = player._repr_html_()
+    assert page.count('class="frame"') == 2 and page.count("<svg") == 2
+    assert "<?xml" not in page and "step 1/2" in page
+    assert 'style="display:block"' in page and 'style="display:none"' in page

@@ -7,13 +7,14 @@
     True
 
 `viz.show(f)` displays inline in Jupyter; `viz.save_svg(f, "f.svg")`; `viz.backward_steps(f)`
-yields one frame per op of the backward pass. Rendering uses the system `dot` or, failing that,
+yields one frame per op of the backward pass, and `viz.play(f)` puts them behind back/next
+buttons. Rendering uses the system `dot` or, failing that,
 the pip package `graphviz-pure`.
 """
 from .colors import EXPLODING, VANISHING, grad_color
 from .graph import draw_graph
 from .render import RendererNotFoundError, find_renderer, to_png, to_svg
-from .steps import Frame, backward_steps
+from .steps import Frame, FramePlayer, backward_steps, play
 
 
 class SVG:
@@ -64,5 +65,6 @@ def save_png(root, path, **kw):
 
 
 __all__ = ["draw_graph", "show", "save_svg", "save_png", "backward_steps", "Frame", "SVG",
+           "play", "FramePlayer",
            "grad_color", "VANISHING", "EXPLODING", "find_renderer", "to_svg", "to_png",
            "RendererNotFoundError"]

@@ -194,3 +194,51 @@ def _caption(node, out, g, outs, summed, aliases):
             text += result
         parts.append(text.removesuffix(" = "))
     return f"{node.name}: " + "; ".join(parts)
+
+
+class FramePlayer:
+    """The frames of one backward pass as a single HTML widget with back/next buttons, for
+    Jupyter (`_repr_html_`); without JavaScript it shows the first frame. Indexable like a list.
+    """
+
+    def __init__(self, frames):
+        self.frames = list(frames)
+
+    def __len__(self):
+        return len(self.frames)
+
+    def __getitem__(self, i):
+        return self.frames[i]
+
+    def __iter__(self):
+        return iter(self.frames)
+
+    def _repr_html_(self):
+        import html
+        import json
+
+        uid = f"chainrule-steps-{id(self):x}"
+        parts = [f'<div id="{uid}"><div style="font-family:sans-serif;margin:4px 0">'
+                 '<button class="prev">&#9664; back</button> '
+                 '<button class="next">next &#9654;</button> '
+                 f'<span class="where">step 1/{len(self.frames)}</span></div>']
+        for k, frame in enumerate(self.frames):
+            svg = frame.svg
+            svg = svg[svg.index("<svg"):]  # drop the XML prolog: the SVG sits inside HTML
+            shown = "block" if k == 0 else "none"
+            parts.append(f'<div class="frame" style="display:{shown}" '
+                         f'title="{html.escape(frame.caption)}">{svg}</div>')
+        parts.append(
+            "<script>(function(){var root=document.getElementById(" + json.dumps(uid) + ");"
+            "var frames=root.querySelectorAll('.frame'),where=root.querySelector('.where'),i=0;"
+            "function show(k){i=(k+frames.length)%frames.length;"
+            "frames.forEach(function(f,j){f.style.display=(j==i)?'block':'none';});"
+            "where.textContent='step '+(i+1)+'/'+frames.length;}"
+            "root.querySelector('.prev').onclick=function(){show(i-1);};"
+            "root.querySelector('.next').onclick=function(){show(i+1);};})();</script></div>")
+        return "".join(parts)
+
+
+def play(root, **kw):
+    """All frames of `backward_steps(root, **kw)` in one widget to click through in Jupyter."""
+    return FramePlayer(backward_steps(root, **kw))
