@@ -494,3 +494,28 @@ def test_init_errors():
         nn.init.kaiming_normal_(_param(2, 2), nonlinearity="swish")
     with pytest.raises(TypeError, match="floating-point"):
         nn.init.ones_(Tensor(np.zeros(2, np.int64)))
+
+
+@pytest.mark.parametrize("which", ["layernorm", "batchnorm", "gelu_linear"])
+def test_layer_second_order_gradients_match_pytorch(which):
+    """Hessian-vector products w.r.t. the input agree with PyTorch (create_graph works)."""
+    if which == "layernorm":
+        ours, theirs = nn.LayerNorm(5), torch.nn.LayerNorm(5)
+    elif which == "batchnorm":
+        ours, theirs = nn.BatchNorm1d(5), torch.nn.BatchNorm1d(5)
+    else:
+        ours = nn.Sequential(nn.Linear(5, 4), nn.GELU(), nn.Linear(4, 2))
+        theirs = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.GELU(),
+                                     torch.nn.Linear(4, 2))
+    theirs.double()
+    _randomise_affine(theirs, 4)
+    ours.double().load_state_dict(_torch_state(theirs))
+    x, w, v = _randn(6, 5), _randn(6, ours(Tensor(_randn(6, 5))).shape[1], seed=2), _randn(6, 5, seed=3)
+    xo = Tensor(x, requires_grad=True)
+    (g,) = autograd.grad((ours(xo) * Tensor(w)).sum(), [xo], create_graph=True)
+    (hv,) = autograd.grad((g * Tensor(v)).sum(), [xo])
+    xt = torch.tensor(x, requires_grad=True)
+    (gt,) = torch.autograd.grad((theirs(xt) * torch.tensor(w)).sum(), [xt], create_graph=True)
+    (hvt,) = torch.autograd.grad((gt * torch.tensor(v)).sum(), [xt])
+    np.testing.assert_allclose(g.data, gt.detach().numpy(), rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(hv.data, hvt.numpy(), rtol=1e-8, atol=1e-10)

@@ -327,3 +327,39 @@ def test_float32_inputs_give_float32_losses_and_gradients():
         loss.backward()
         assert loss.dtype == np.float32, i
         assert xo.grad.dtype == np.float32, i
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "bce_with_logits", "huber", "nll_ignore"])
+def test_second_order_gradients_match_pytorch(name):
+    """Composites differentiate twice: Hessian-vector products agree with PyTorch's."""
+    import autograd
+
+    x = _randn(4, 3) * 2
+    t_cls = np.array([0, 2, 1, 1])
+    t_real = np.random.default_rng(1).random((4, 3))
+    fns = {
+        "cross_entropy": (lambda a: F.cross_entropy(a, Tensor(t_cls), label_smoothing=0.1,
+                                                    weight=np.array([1.0, 2.0, 0.5])),
+                          lambda a: TF.cross_entropy(a, torch.tensor(t_cls), label_smoothing=0.1,
+                                                     weight=torch.tensor([1.0, 2.0, 0.5],
+                                                                         dtype=torch.float64))),
+        "bce_with_logits": (lambda a: F.binary_cross_entropy_with_logits(a, Tensor(t_real)),
+                            lambda a: TF.binary_cross_entropy_with_logits(
+                                a, torch.tensor(t_real))),
+        "huber": (lambda a: F.huber_loss(a, Tensor(t_real), delta=0.5),
+                  lambda a: TF.huber_loss(a, torch.tensor(t_real), delta=0.5)),
+        # (PyTorch has no second derivative for multi_margin_loss to compare with)
+        "nll_ignore": (lambda a: F.nll_loss(F.log_softmax(a, 1), Tensor(t_cls), ignore_index=1),
+                       lambda a: TF.nll_loss(TF.log_softmax(a, 1), torch.tensor(t_cls),
+                                             ignore_index=1)),
+    }
+    ours_fn, torch_fn = fns[name]
+    v = _randn(4, 3, seed=8)
+    xo = Tensor(x, requires_grad=True)
+    (g,) = autograd.grad(ours_fn(xo), [xo], create_graph=True)
+    (hv,) = autograd.grad((g * Tensor(v)).sum(), [xo])
+    xt = torch.tensor(x, requires_grad=True)
+    (gt,) = torch.autograd.grad(torch_fn(xt), [xt], create_graph=True)
+    (hvt,) = torch.autograd.grad((gt * torch.tensor(v)).sum(), [xt])
+    np.testing.assert_allclose(g.data, gt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(hv.data, hvt.numpy(), rtol=1e-9, atol=1e-11)
