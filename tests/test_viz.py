@@ -475,3 +475,12 @@ def test_play_puts_every_frame_in_one_html_widget():
     assert page.count('class="frame"') == 2 and page.count("<svg") == 2
     assert "<?xml" not in page and "step 1/2" in page
     assert 'style="display:block"' in page and 'style="display:none"' in page
+
+
+def test_draw_graph_returns_a_graphviz_digraph_with_options():
+    graphviz = pytest.importorskip("graphviz")
+    x, y, z, f = textbook()
+    g = viz.draw_graph(f, rankdir="TB", legend=True)
+    assert isinstance(g, graphviz.Digraph)
+    assert "rankdir=TB" in g.source and "cluster_legend" in g.source
+    assert "cluster_legend" not in viz.draw_graph(f, legend=False).source

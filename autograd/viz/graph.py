@@ -29,6 +29,8 @@ def fmt_array(array):
         return f"max|.| {magnitude(array):.3g}"
     if array.ndim == 0:
         return fmt_number(array)
+    if array.size == 0:
+        return "[]"
     # nested lists, written iteratively: one level of brackets per axis
     rows = [fmt_number(v) for v in array.reshape(-1)]
     for size in reversed(array.shape):
@@ -47,15 +49,8 @@ def _quote(text):
 
 
 def _attrs(**kw):
-    parts = []
-    for key, value in kw.items():
-        if value is None:
-            continue
-        if key == "label_html":
-            parts.append(f"label={value}")
-        else:
-            parts.append(f"{key}={_quote(value)}")
-    return "[" + " ".join(parts) + "]"
+    """A DOT attribute list from keyword arguments, leaving out those that are None."""
+    return "[" + " ".join(f"{k}={_quote(v)}" for k, v in kw.items() if v is not None) + "]"
 
 
 # ---- the walk ---------------------------------------------------------------------------------
@@ -178,10 +173,8 @@ def _param_owners(scopes):
     owners = {}
     for scope in scopes:
         for depth, m in enumerate(scope):
-            table = getattr(m, "_parameters", None) or {}
-            for p in table.values():
-                if p is not None and id(p) not in owners:
-                    owners[id(p)] = scope[: depth + 1]
+            for _, p in m.named_parameters(recurse=False):
+                owners.setdefault(id(p), scope[: depth + 1])
     return owners
 
 
@@ -198,151 +191,182 @@ class Overlay:
         self.names = names or {}
 
 
-def build_dot(roots, params=None, show_data=True, show_grad=True, rankdir="LR", max_nodes=500,
-              group_modules=True, collapse_modules=False, grad_colors=True, model=None,
-              vanishing=VANISHING, exploding=EXPLODING, legend=None, overlay=None, title=None):
-    """The body lines of the DOT text (see draw_graph), and the Walk they were drawn from."""
-    walk = Walk(roots, max_nodes)
+class _Options:
+    """The drawing switches of draw_graph, in one place."""
+
+    def __init__(self, show_data=True, show_grad=True, rankdir="LR", max_nodes=500,
+                 group_modules=True, collapse_modules=False, grad_colors=True,
+                 vanishing=VANISHING, exploding=EXPLODING, legend=None, title=None):
+        self.show_data, self.show_grad = show_data, show_grad
+        self.rankdir, self.max_nodes = rankdir, max_nodes
+        self.group_modules, self.collapse_modules = group_modules, collapse_modules
+        self.grad_colors, self.vanishing, self.exploding = grad_colors, vanishing, exploding
+        self.legend, self.title = legend, title
+
+
+def build_dot(roots, params=None, model=None, overlay=None, **options):
+    """The body lines of the DOT text (options as for draw_graph), and the Walk drawn."""
+    opt = _Options(**options)
+    overlay = overlay or Overlay()
+    walk = Walk(roots, opt.max_nodes)
     if params is None and model is not None:
         params = dict(model.named_parameters())
     param_name = {id(p): n for n, p in (params or {}).items()}
-    scopes = []
-    seen_scopes = set()
+
+    scopes, seen = [], set()
     for _, node, _ in walk.ops:
         key = tuple(id(m) for m in node.scope)
-        if node.scope and key not in seen_scopes:
-            seen_scopes.add(key)
+        if node.scope and key not in seen:
+            seen.add(key)
             scopes.append(tuple(node.scope))
     names = module_names(scopes, model, params) if scopes else {}
+
+    # where each drawn element sits: the chain of modules (outermost first) it was made in;
+    # a parameter sits in the module that owns it
     owners = _param_owners(scopes) if scopes else {}
-    overlay = overlay or Overlay()
-    root_ids = {id(r) for r in roots}
+    chain = {}
+    for oid, node, out in walk.ops:
+        chain[oid] = chain[walk.value_id[id(out)]] = tuple(node.scope)
+    for vid, t in walk.values:
+        chain.setdefault(vid, owners.get(id(t), ()))
 
     def grad_of(t):
         if id(t) in overlay.grads:
             return overlay.grads[id(t)]
-        return None if t.grad is None else t.grad.data
+        return None if t.grad is None or not opt.show_grad else t.grad.data
 
-    # where each drawn element sits: its scope chain (a tuple of modules), maybe ()
-    chain = {}
-    for oid, node, out in walk.ops:
-        chain[oid] = tuple(node.scope)
-        chain[walk.value_id[id(out)]] = tuple(node.scope)
-    for vid, t in walk.values:
-        if vid not in chain:
-            chain[vid] = owners.get(id(t), ())
-
-    # collapse: elements inside a module become that module's single node
-    display = {}
-    units = {}  # unit id -> (chain, [element ids])
-    if collapse_modules:
-        unit_ids = {}
-        for eid in [v for v, _ in walk.values] + [o for o, _, _ in walk.ops]:
-            c = chain[eid]
-            if not c:
-                continue
-            cut = c if collapse_modules is True else c[: int(collapse_modules)]
-            key = tuple(id(m) for m in cut)
-            if key not in unit_ids:
-                unit_ids[key] = f"m{len(unit_ids)}"
-                units[unit_ids[key]] = (cut, [])
-            display[eid] = unit_ids[key]
-            units[unit_ids[key]][1].append(eid)
-
+    display, units = _collapse(walk, chain, opt.collapse_modules)
+    node_lines = []  # (module chain, DOT line)
     any_grad = False
-    node_lines = []  # (chain, line)
-
     for vid, t in walk.values:
-        if vid in display:
-            continue
-        name = param_name.get(id(t)) or t.name or overlay.names.get(id(t), "")
-        lines = [name] if name else []
-        lines.append(fmt_shape(t.shape))
-        if show_data and t.data.size <= SMALL:
-            lines.append(f"data {fmt_array(t.data)}")
-        g = grad_of(t) if show_grad else None
-        fill = _VALUE_FILL
-        if g is not None:
-            any_grad = True
-            lines.append(f"grad {fmt_array(g)}")
-            if grad_colors:
-                fill = grad_color(g, vanishing, exploding)
-        style = "rounded,filled" if t.requires_grad else "rounded,filled,dashed"
-        attrs = dict(label="\n".join(lines), shape="box", style=style, fillcolor=fill,
-                     fontcolor=None if t.requires_grad else "gray35",
-                     penwidth="2" if id(t) in root_ids else None,
-                     tooltip=f"{name or 'tensor'} {fmt_shape(t.shape)} {t.dtype}")
-        node_lines.append((chain[vid] if group_modules else (), f"\t{vid} {_attrs(**attrs)}"))
-
-    for oid, node, out in walk.ops:
-        if oid in display:
-            continue
-        hi = overlay.highlight is not None and node is overlay.highlight
-        attrs = dict(label=node.name, shape="ellipse", style="filled",
-                     fillcolor=_HIGHLIGHT if hi else _OP_FILL,
-                     penwidth="3" if hi else None, color="#b8860b" if hi else None)
-        node_lines.append((chain[oid] if group_modules else (), f"\t{oid} {_attrs(**attrs)}"))
-
+        if vid not in display:
+            name = param_name.get(id(t)) or t.name or overlay.names.get(id(t), "")
+            g = grad_of(t) if opt.show_grad else None
+            any_grad = any_grad or g is not None
+            node_lines.append((chain[vid], f"\t{vid} " + _value_attrs(
+                t, name, g, opt, is_root=any(t is r for r in roots))))
+    for oid, node, _ in walk.ops:
+        if oid not in display:
+            node_lines.append((chain[oid], f"\t{oid} " + _op_attrs(node, overlay)))
     for uid, (cut, members) in units.items():
-        module = cut[-1]
-        outs = [t for v, t in walk.values if v in members and any(
-            src == v and dst not in members for src, dst, _ in walk.edges)]
-        lines = [module_label(module, names)]
-        n_params = sum(int(np.prod(t.shape)) for v, t in walk.values
-                       if v in members and id(t) in param_name)
-        if n_params:
-            lines.append(f"{n_params} parameters")
-        for t in outs[:1]:
-            lines.append(f"out {fmt_shape(t.shape)}")
-        attrs = dict(label="\n".join(lines), shape="box3d", style="filled", fillcolor="#e8e0f5")
-        node_lines.append((cut[:-1] if group_modules else (), f"\t{uid} {_attrs(**attrs)}"))
+        node_lines.append((cut[:-1], f"\t{uid} " + _unit_attrs(
+            cut[-1], members, walk, names, param_name)))
+    if not opt.group_modules:
+        node_lines = [((), line) for _, line in node_lines]
 
-    edge_lines = []
-    seen_edges = set()
-    value_of = {vid: t for vid, t in walk.values}
+    body = [f"\trankdir={opt.rankdir}\n", '\tnode [fontname="Helvetica" fontsize=11]\n',
+            '\tedge [fontname="Helvetica" fontsize=9]\n']
+    if opt.title:
+        body.append(f'\tlabel={_quote(opt.title)} labelloc=t fontname="Helvetica"\n')
+    body += [ln + "\n" for ln in _clustered(node_lines, names)]
+    body += [ln + "\n" for ln in _edge_lines(walk, display, overlay, grad_of, opt)]
+    body += [ln + "\n" for ln in _note_lines(walk, display)]
+    if opt.legend if opt.legend is not None else (opt.grad_colors and any_grad):
+        body += ["\t" + ln + "\n" for ln in legend_dot(opt.vanishing, opt.exploding)]
+    return body, walk
+
+
+def _collapse(walk, chain, collapse_modules):
+    """With collapse_modules: {element id: unit id} and {unit id: (module chain, members)}."""
+    display, units, unit_ids = {}, {}, {}
+    if not collapse_modules:
+        return display, units
+    for eid in [v for v, _ in walk.values] + [o for o, _, _ in walk.ops]:
+        c = chain[eid]
+        if not c:
+            continue
+        cut = c if collapse_modules is True else c[: int(collapse_modules)]
+        key = tuple(id(m) for m in cut)
+        if key not in unit_ids:
+            unit_ids[key] = f"m{len(unit_ids)}"
+            units[unit_ids[key]] = (cut, set())
+        display[eid] = unit_ids[key]
+        units[unit_ids[key]][1].add(eid)
+    return display, units
+
+
+def _value_attrs(t, name, g, opt, is_root):
+    lines = [name] if name else []
+    lines.append(fmt_shape(t.shape))
+    if opt.show_data and t.data.size <= SMALL:
+        lines.append(f"data {fmt_array(t.data)}")
+    fill = _VALUE_FILL
+    if g is not None:
+        lines.append(f"grad {fmt_array(g)}")
+        if opt.grad_colors:
+            fill = grad_color(g, opt.vanishing, opt.exploding)
+    # dashed and grey: a constant (no gradient flows into it)
+    return _attrs(label="\n".join(lines), shape="box",
+                  style="rounded,filled" if t.requires_grad else "rounded,filled,dashed",
+                  fillcolor=fill, fontcolor=None if t.requires_grad else "gray35",
+                  penwidth="2" if is_root else None,
+                  tooltip=f"{name or 'tensor'} {fmt_shape(t.shape)} {t.dtype}")
+
+
+def _op_attrs(node, overlay):
+    lit = overlay.highlight is not None and node is overlay.highlight
+    return _attrs(label=node.name, shape="ellipse", style="filled",
+                  fillcolor=_HIGHLIGHT if lit else _OP_FILL,
+                  penwidth="3" if lit else None, color="#b8860b" if lit else None)
+
+
+def _unit_attrs(module, members, walk, names, param_name):
+    """One node for a collapsed module: its name, parameter count, output shape."""
+    lines = [module_label(module, names)]
+    n_params = sum(int(np.prod(t.shape)) for v, t in walk.values
+                   if v in members and id(t) in param_name)
+    if n_params:
+        lines.append(f"{n_params} parameters")
+    leaving = [src for src, dst, _ in walk.edges if src in members and dst not in members]
+    by_id = dict(walk.values)
+    outs = [by_id[v] for v in leaving if v in by_id]
+    if outs:
+        lines.append(f"out {fmt_shape(outs[0].shape)}")
+    return _attrs(label="\n".join(lines), shape="box3d", style="filled", fillcolor="#e8e0f5")
+
+
+def _edge_lines(walk, display, overlay, grad_of, opt):
+    lines, seen = [], set()
+    value_of = dict(walk.values)
     for src, dst, key in walk.edges:
         s, d = display.get(src, src), display.get(dst, dst)
         if s == d:
-            continue
+            continue  # inside one collapsed module
         label = overlay.edge_labels.get(key)
-        if (s, d) in seen_edges and label is None:
+        if (s, d) in seen and label is None:
             continue
-        seen_edges.add((s, d))
+        seen.add((s, d))
         color = None
         if label is not None:
             color = "#c0392b"
-        elif grad_colors and show_grad and src in value_of and src not in display:
+        elif opt.grad_colors and src in value_of and src not in display:
             g = grad_of(value_of[src])
             if g is not None:
-                color = grad_color(g, vanishing, exploding)
+                color = grad_color(g, opt.vanishing, opt.exploding)
         # a labelled edge carries a gradient: its arrow points the way the gradient flows
         attrs = dict(label=label, color=color, fontcolor="#c0392b" if label else None,
                      penwidth="2.5" if label else None, dir="back" if label else None)
-        edge_lines.append(f"\t{s} -> {d} {_attrs(**attrs)}" if any(
-            v is not None for v in attrs.values()) else f"\t{s} -> {d}")
+        if any(v is not None for v in attrs.values()):
+            lines.append(f"\t{s} -> {d} {_attrs(**attrs)}")
+        else:
+            lines.append(f"\t{s} -> {d}")
+    return lines
 
-    extra = []
+
+def _note_lines(walk, display):
+    """The '... N more nodes' summary and the 'graph released' note, with their edges."""
+    lines = []
     if walk.more:
-        extra.append(f'\tmore [label="… {walk.more} more nodes" shape=note style=filled '
+        lines.append(f'\tmore [label="… {walk.more} more nodes" shape=note style=filled '
                      'fillcolor="#eeeeee" fontcolor=gray30]')
         for eid in walk.cut:
-            extra.append(f"\tmore -> {display.get(eid, eid)} [style=dotted]")
+            lines.append(f"\tmore -> {display.get(eid, eid)} [style=dotted]")
     if walk.freed:
-        extra.append('\tfreed [label="inputs released by backward();\\ncall '
+        lines.append('\tfreed [label="inputs released by backward();\\ncall '
                      'backward(retain_graph=True) to draw them" shape=note fontcolor=gray30]')
         for oid in walk.freed:
-            extra.append(f"\tfreed -> {display.get(oid, oid)} [style=dotted]")
-
-    body = [f"\trankdir={rankdir}\n", '\tnode [fontname="Helvetica" fontsize=11]\n',
-            '\tedge [fontname="Helvetica" fontsize=9]\n']
-    if title:
-        body.append(f"\tlabel={_quote(title)} labelloc=t fontname=\"Helvetica\"\n")
-    body += [ln + "\n" for ln in _clustered(node_lines, names)]
-    body += [ln + "\n" for ln in edge_lines + extra]
-    show_legend = legend if legend is not None else (grad_colors and any_grad)
-    if show_legend:
-        body += ["\t" + ln + "\n" for ln in legend_dot(vanishing, exploding)]
-    return body, walk
+            lines.append(f"\tfreed -> {display.get(oid, oid)} [style=dotted]")
+    return lines
 
 
 def _clustered(node_lines, names):
