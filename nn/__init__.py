@@ -15,4 +15,4 @@ from .conv import Conv1d, Conv2d
 from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d,
                       MaxPool2d)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
-from . import data, optim, utils  # noqa: E402  (nn.data, nn.optim, nn.utils)
+from . import data, metrics, optim, utils  # noqa: E402  (nn.data, nn.metrics, nn.optim, nn.utils)

@@ -181,6 +181,10 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        if self.drop_last and len(dataset) < self.batch_size:
+            raise ValueError(f"DataLoader: drop_last=True with batch_size={self.batch_size} and "
+                             f"{len(dataset)} samples leaves no batch at all; lower batch_size "
+                             "or set drop_last=False")
         self.collate_fn = collate_fn
         if seed is not None and generator is not None:
             raise ValueError("DataLoader: pass seed or generator, not both")
