@@ -66,7 +66,7 @@ def legend_dot(vanishing=VANISHING, exploding=EXPLODING):
              + "".join(rows) + "</TABLE>>")
     return [
         "subgraph cluster_legend {",
-        '\tlabel="gradient scale" fontsize=10 style=dashed color=gray60',
+        '\tlabel="gradient scale" fontname="Helvetica" fontsize=10 style=dashed color=gray60',
         f"\tlegend [shape=plaintext fontsize=10 label={table}]",
         "}",
     ]
