@@ -22,6 +22,11 @@ class _GradMode:
 
     _mode = True
 
+    def __new__(cls, *args):
+        if len(args) == 1 and callable(args[0]) and cls in (no_grad, enable_grad):
+            return cls()(args[0])  # used bare as a decorator: @no_grad
+        return super().__new__(cls)
+
     def __enter__(self):
         self._prev = state.enabled
         state.enabled = self._mode
@@ -53,12 +58,19 @@ class enable_grad(_GradMode):
 
 
 class set_grad_enabled(_GradMode):
-    """`with set_grad_enabled(False): ...` -- grad mode from a flag."""
+    """Grad mode from a flag: `with set_grad_enabled(False): ...`, or a plain call that
+    switches it until switched back (as PyTorch)."""
 
     def __init__(self, mode):
         self._mode = bool(mode)
+        self._prev = state.enabled
+        state.enabled = self._mode  # takes effect now, so that a plain call works too
+
+    def __enter__(self):
+        return self
 
     def __call__(self, fn):
+        state.enabled = self._prev  # used as a decorator: do not switch at definition time
         mode = self._mode
 
         @functools.wraps(fn)

@@ -2,7 +2,6 @@
 import numpy as np
 
 from .engine import grad as _grad
-from .grad_mode import no_grad
 from .tensor import Tensor
 
 
@@ -12,22 +11,25 @@ class GradcheckError(AssertionError):
 
 def numerical_grad(fn, inputs, eps=1e-6, grad_output=None):
     """Central differences of sum(fn(*inputs) * grad_output) for every input element."""
+    # NOTE: grad mode stays on, so that `fn` may itself call autograd.grad (second-order checks).
     grads = []
-    with no_grad():
-        out = fn(*inputs)
-        weight = np.ones(out.shape) if grad_output is None else grad_output
-        for t in inputs:
-            g = np.zeros(t.shape, dtype=np.float64)
-            flat = t.data.reshape(-1)
-            for i in range(flat.size):
-                keep = flat[i]
-                flat[i] = keep + eps
-                up = float((fn(*inputs).data * weight).sum())
-                flat[i] = keep - eps
-                down = float((fn(*inputs).data * weight).sum())
-                flat[i] = keep
-                g.reshape(-1)[i] = (up - down) / (2 * eps)
-            grads.append(g)
+    out = fn(*inputs)
+    weight = np.ones(out.shape) if grad_output is None else grad_output
+    for t in inputs:
+        g = np.zeros(t.shape, dtype=np.float64)
+        flat = t.data.reshape(-1)
+        if flat.size and not np.shares_memory(flat, t.data):
+            raise ValueError(f"numerical_grad: input of shape {t.shape} is not C-contiguous, so "
+                             "its elements cannot be nudged in place; pass np.ascontiguousarray(x)")
+        for i in range(flat.size):
+            keep = flat[i]
+            flat[i] = keep + eps
+            up = float((fn(*inputs).data * weight).sum())
+            flat[i] = keep - eps
+            down = float((fn(*inputs).data * weight).sum())
+            flat[i] = keep
+            g.reshape(-1)[i] = (up - down) / (2 * eps)
+        grads.append(g)
     return grads
 
 
@@ -45,7 +47,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     for x in inputs:
         data = x.data if isinstance(x, Tensor) else np.asarray(x)
         if data.dtype.kind == "f":
-            tensors.append(Tensor(data.astype(np.float64), requires_grad=True))
+            # A C-ordered copy: numerical_grad nudges elements through a flat view.
+            tensors.append(Tensor(np.array(data, dtype=np.float64, order="C"), requires_grad=True))
         else:
             tensors.append(Tensor(data))
     diff = [t for t in tensors if t.requires_grad]

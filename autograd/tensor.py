@@ -212,8 +212,13 @@ class Tensor:
     def copy_(self, other):
         self._check_inplace("copy_")
         src = _data(other)
-        if np.broadcast_shapes(np.shape(src), self.shape) != self.shape:
-            raise ValueError(f"copy_: cannot copy shape {np.shape(src)} into shape {self.shape}")
+        try:
+            fits = np.broadcast_shapes(np.shape(src), self.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"copy_: cannot copy shape {np.shape(src)} into shape {self.shape}; "
+                             "the source must broadcast to the destination's shape")
         self.data[...] = src
         self._version += 1
         return self
@@ -463,8 +468,9 @@ class Tensor:
         axes = _shape_arg(axes)
         if not axes:
             axes = tuple(range(self.ndim))[::-1]
-        elif len(axes) == 2 and self.ndim != 2:
-            # PyTorch's transpose(dim0, dim1): swap two axes.
+        elif len(axes) == 2 and self.ndim >= 2:
+            # PyTorch's transpose(dim0, dim1): swap two axes. On a matrix this also makes
+            # NumPy's transpose(1, 0) a swap; NumPy's identity transpose(0, 1) is not kept.
             swap = list(range(self.ndim))
             swap[axes[0]], swap[axes[1]] = swap[axes[1]], swap[axes[0]]
             axes = tuple(swap)

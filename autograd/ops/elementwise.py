@@ -96,6 +96,9 @@ class PowScalar(Function):
     def backward(self, grad, out):
         (x,) = self.inputs
         p = self.exponent
+        if p == 0:
+            # NOTE: x^0 = 1 is flat everywhere, x = 0 included (0 * x^-1 would be NaN there).
+            return (_const(np.zeros(x.shape, grad.dtype)),)
         if p == 2:
             return (grad * 2 * x,)
         return (grad * p * x ** (p - 1),)
@@ -267,7 +270,8 @@ class Erf(Function):
     name = "erf"
 
     def forward(self, x):
-        return _erf(x).astype(x.dtype)
+        # NOTE: a ufunc on a 0-d array returns a bare Python float; asarray keeps it an array.
+        return np.asarray(_erf(x), dtype=x.dtype)
 
     def backward(self, grad, out):
         x = self.inputs[0]

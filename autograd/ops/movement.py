@@ -71,8 +71,10 @@ class ScatterAdd(Function):
             if len(index) and out.size:
                 rows = x.reshape(len(index), -1)
                 flat = out.reshape(shape[0], -1)
-                order = np.argsort(index, kind="stable")
-                _add_rows(flat, index[order] % shape[0], rows[order])
+                # NOTE: wrap negative indices before sorting, so that -1 and n-1 land in one segment.
+                wrapped = index % shape[0]
+                order = np.argsort(wrapped, kind="stable")
+                _add_rows(flat, wrapped[order], rows[order])
         else:
             np.add.at(out, index, x)
         return out

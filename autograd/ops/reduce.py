@@ -37,13 +37,17 @@ class _Extremum(Function):
     reduce = None
 
     def forward(self, x, axis=None, keepdims=False):
-        if x.size == 0:
-            raise ValueError(f"{self.name}: cannot reduce an empty tensor of shape {x.shape}")
         self.in_shape = x.shape
         self.axis = axis
         self.keepdims = keepdims
-        out = self.reduce(x, axis=axis, keepdims=True)
+        try:
+            out = self.reduce(x, axis=axis, keepdims=True)
+        except ValueError:  # only an axis of length 0 fails; (0, 3) over axis 1 is fine
+            raise ValueError(f"{self.name}: cannot reduce over an empty axis (input shape "
+                             f"{x.shape}, axis={axis}); the {self.name} of nothing is undefined") from None
         self.hit = x == out
+        if x.dtype.kind == "f":
+            self.hit |= np.isnan(x) & np.isnan(out)  # NOTE: a NaN wins and takes the gradient, as PyTorch
         if keepdims:
             return out
         return out.reshape(()) if axis is None else np.squeeze(out, axis=axis)
