@@ -32,7 +32,8 @@ def var(x, axis=None, keepdims=False, ddof=0):
     """mean((x - mean(x))^2), with n - ddof in the denominator"""
     n = _count(x, axis)
     if n - ddof <= 0:
-        raise ValueError(f"var: {n} element(s) over axis {axis} with ddof={ddof}")
+        raise ValueError(f"var: {n} element(s) over axis {axis} with ddof={ddof}; it needs more "
+                         f"than ddof={ddof} elements (use ddof=0, or a longer axis)")
     centred = x - x.mean(axis, keepdims=True)
     return (centred * centred).sum(axis, keepdims) * (1.0 / (n - ddof))
 

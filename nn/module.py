@@ -19,6 +19,13 @@ class StateDictError(RuntimeError, KeyError):
         return RuntimeError.__str__(self)  # KeyError's __str__ would quote the message
 
 
+def _check_name(module, name, kind):
+    """Dotted state-dict keys need names that are non-empty strings without dots."""
+    if not isinstance(name, str) or not name or "." in name:
+        raise KeyError(f"{type(module).__name__}: {kind} name {name!r} must be a non-empty "
+                       "string without '.'")
+
+
 class Module:
     """Base class of layers and models: define `__init__` (create parameters) and `forward`.
 
@@ -76,7 +83,12 @@ class Module:
         for table in ("_parameters", "_buffers", "_modules"):
             if table in d and name in d[table]:
                 return d[table][name]
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        import difflib  # only on the error path
+
+        known = [k for table in ("_parameters", "_buffers", "_modules") for k in d.get(table, ())]
+        close = difflib.get_close_matches(name, known + [k for k in d if not k.startswith("_")], 1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'{hint}")
 
     def __delattr__(self, name):
         for table in (self._parameters, self._buffers, self._modules):
@@ -87,6 +99,7 @@ class Module:
 
     def register_parameter(self, name, param):
         """Register a Parameter (or None, for an absent optional one such as bias=False)."""
+        _check_name(self, name, "parameter")
         if param is None:
             self.__dict__.pop(name, None)
             self._parameters[name] = None
@@ -96,6 +109,7 @@ class Module:
     def register_buffer(self, name, value, persistent=True):
         """A non-learnable tensor saved in the state dict (e.g. BatchNorm's running mean);
         `persistent=False` keeps it out of the state dict."""
+        _check_name(self, name, "buffer")
         self.__dict__.pop(name, None)
         self._buffers[name] = None if value is None else (
             value if isinstance(value, Tensor) else Tensor(np.asarray(value)))
@@ -107,6 +121,10 @@ class Module:
             self._non_persistent.discard(name)
 
     def add_module(self, name, module):
+        _check_name(self, name, "submodule")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {type(module).__name__} is not a Module "
+                            f"(registering '{name}' in {type(self).__name__})")
         self._modules[name] = module
 
     # ---- calling ------------------------------------------------------------------------

@@ -268,3 +268,13 @@ def test_package_exports():
                  "ELU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "Identity", "Unflatten"]:
         assert isinstance(getattr(nn, name), type), name
     assert F is nn.functional and callable(nn.init.kaiming_uniform_)
+
+
+def test_registration_names_are_checked():
+    m = nn.Module()
+    with pytest.raises(KeyError, match="without '.'"):
+        m.add_module("a.b", nn.Linear(1, 1))
+    with pytest.raises(KeyError, match="non-empty"):
+        m.register_buffer("", Tensor(np.zeros(1)))
+    with pytest.raises(TypeError, match="int is not a Module"):
+        m.add_module("x", 3)

@@ -1,0 +1,427 @@
+"""The catalogue of misuse (docs/errors.md): one test per row.
+
+Each row calls something wrong and checks the exception type and that the message names
+the operation, what it got and what it expected (three regular expressions). A last test
+checks that every row is documented in docs/errors.md, so the table and the tests agree.
+"""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import autograd as ag
+from autograd import Tensor
+
+nn = pytest.importorskip("nn")
+from nn import optim  # noqa: E402
+from nn.data import DataLoader, TensorDataset  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "errors.md"
+
+
+def t(*shape, dtype=np.float32, requires_grad=False):
+    return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
+
+
+def ints(*values):
+    return Tensor(np.array(values, dtype=np.int64))
+
+
+def _backward_twice():
+    x = t(2, requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    y.backward()
+
+
+def _hook_returning(shape, dtype):
+    x = t(2, requires_grad=True)
+    y = x * 2
+    y.register_hook(lambda g: Tensor(np.ones(shape, dtype=dtype)))
+    y.sum().backward()
+
+
+def _unused_input():
+    x, z = t(2, requires_grad=True), t(2, requires_grad=True)
+    ag.grad((x * 2).sum(), [x, z])
+
+
+def _saved_then_modified():
+    w = t(3, requires_grad=True)
+    loss = (w * w).sum()
+    with ag.no_grad():
+        w.add_(1.0)
+    loss.backward()
+
+
+def _load_state(bad):
+    ag.manual_seed(0)
+    model = nn.Linear(3, 2)
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    state = {k: v.copy() + 1 for k, v in model.state_dict().items()}
+    bad(state)
+    try:
+        model.load_state_dict(state)
+    finally:  # "nothing was changed", checked on the way out of the failing call
+        for k, v in model.state_dict().items():
+            np.testing.assert_array_equal(v, before[k])
+
+
+def _file(tmp, name, data):
+    path = os.path.join(tmp, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def _valid_npz_bytes(tmp):
+    path = os.path.join(tmp, "ok.npz")
+    nn.save(nn.Linear(2, 2).state_dict(), path)
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _object_npz(tmp):
+    path = os.path.join(tmp, "objects.npz")
+    np.savez(path, a=np.array([{"x": 1}], dtype=object))
+    return path
+
+
+def _rnn(cls, *shape, **kwargs):
+    return cls(4, 8, **kwargs)(ag.randn(*shape))
+
+
+# Each row: id, call(tmp_dir), exception type, and regexes for (operation, got, expected).
+ROWS = [
+    # ---- shapes in engine ops ----------------------------------------------------------------
+    ("matmul-shapes", lambda d: t(2, 3) @ t(4, 2), ValueError,
+     r"^matmul:", r"\(2, 3\) and \(4, 2\)", r"must equal"),
+    ("matmul-batch", lambda d: t(2, 2, 3) @ t(3, 3, 4), ValueError,
+     r"^matmul:", r"batch shapes \(2,\) and \(3,\)", r"do not broadcast"),
+    ("matmul-scalar", lambda d: t() @ t(3), ValueError,
+     r"^matmul:", r"shapes \(\) and \(3,\)", r"at least 1-D"),
+    ("add-broadcast", lambda d: t(2, 3) + t(4), ValueError,
+     r"^add:", r"\(2, 3\) and \(4,\)", r"equal or 1"),
+    ("sub-broadcast", lambda d: t(2, 3) - t(2), ValueError,
+     r"^sub:", r"\(2, 3\) and \(2,\)", r"equal or 1"),
+    ("mul-broadcast", lambda d: t(5) * t(3, 4), ValueError,
+     r"^mul:", r"\(5,\) and \(3, 4\)", r"equal or 1"),
+    ("div-broadcast", lambda d: t(2, 3) / t(3, 2), ValueError,
+     r"^div:", r"\(2, 3\) and \(3, 2\)", r"equal or 1"),
+    ("where-broadcast", lambda d: ag.where(np.ones(4, bool), t(2, 3), 0.0), ValueError,
+     r"^where:", r"\(4,\) and \(2, 3\)", r"equal or 1"),
+    ("reshape-size", lambda d: t(2, 3).reshape(4, 2), ValueError,
+     r"^reshape:", r"size 6 into shape \(4,2\).*input shape \(2, 3\)", r"shape"),
+    ("expand-shape", lambda d: t(2, 3).expand(3, 3), ValueError,
+     r"^expand:", r"input shape \(2, 3\)", r"requested shape \(3,3\)"),
+    ("permute-count", lambda d: t(2, 3).permute(0, 1, 2), ValueError,
+     r"^permute:", r"got 3: \(0, 1, 2\)", r"expected 2 axes"),
+    ("axis-range", lambda d: t(2, 3).unsqueeze(5), IndexError,
+     r"^unsqueeze:", r"axis 5", r"-3 <= axis < 3"),
+    ("reduce-axis", lambda d: t(2, 3).sum(axis=2), ValueError,
+     r"^sum:", r"axis 2.*input shape \(2, 3\)", r"out of bounds for array of dimension 2"),
+    ("concat-shapes", lambda d: ag.cat([t(2, 3), t(2, 4)], axis=0), ValueError,
+     r"^concatenate:", r"\[\(2, 3\), \(2, 4\)\]", r"differ outside axis 0"),
+    ("stack-shapes", lambda d: ag.stack([t(2), t(3)]), ValueError,
+     r"^stack:", r"\[\(2,\), \(3,\)\]", r"same shape"),
+    ("split-sections", lambda d: ag.split(t(5), 2), ValueError,
+     r"^split:", r"length 5", r"2 equal sections"),
+    ("copy-shape", lambda d: t(3).copy_(t(2)), ValueError,
+     r"^copy_:", r"shape \(2,\)", r"into shape \(3,\)"),
+    # ---- indexing ---------------------------------------------------------------------------------
+    ("index-range", lambda d: t(2, 3)[5], IndexError,
+     r"^getitem:", r"index 5.*input shape \(2, 3\)", r"size 2"),
+    ("index-range-axis1", lambda d: t(2, 3)[0, 7], IndexError,
+     r"^getitem:", r"index 7.*index=\(0, 7\)", r"axis 1 with size 3"),
+    ("index-float", lambda d: t(2, 3)[1.5], IndexError,
+     r"^getitem:", r"index=1.5", r"only integers, slices"),
+    ("index-mask-shape", lambda d: t(2, 3)[np.array([True, False, True])], IndexError,
+     r"^getitem:", r"boolean axis is 3", r"size of axis is 2"),
+    ("index-too-many", lambda d: t(2, 3)[0, 0, 0], IndexError,
+     r"^getitem:", r"3 were indexed", r"2-dimensional"),
+    ("index-float-tensor", lambda d: t(2, 3)[Tensor([0.0])], IndexError,
+     r"^getitem:", r"got float32", r"integer or bool"),
+    # ---- data, dtypes -----------------------------------------------------------------------------
+    ("tensor-string", lambda d: Tensor("abc"), TypeError,
+     r"^Tensor:", r"dtype <U3 \(from str\)", r"numbers, nested lists of numbers"),
+    ("tensor-object", lambda d: Tensor([object()]), TypeError,
+     r"^Tensor:", r"dtype object \(from list\)", r"numbers, nested lists of numbers"),
+    ("tensor-none", lambda d: Tensor(None), TypeError,
+     r"^Tensor:", r"from NoneType", r"numbers, nested lists of numbers"),
+    ("tensor-complex", lambda d: Tensor(np.ones(2, complex)), TypeError,
+     r"^Tensor:", r"complex128", r"numeric NumPy arrays"),
+    ("tensor-ragged", lambda d: Tensor([[1.0, 2.0], [3.0]]), ValueError,
+     r"^Tensor:", r"inhomogeneous shape", r"rectangular"),
+    ("grad-int", lambda d: Tensor([1, 2], requires_grad=True), TypeError,
+     r"^requires_grad:", r"got dtype int64", r"only floating-point tensors"),
+    ("grad-bool", lambda d: Tensor([True], requires_grad=True), TypeError,
+     r"^requires_grad:", r"got dtype bool", r"only floating-point tensors"),
+    ("item-size", lambda d: t(2, 2).item(), ValueError,
+     r"^item\(\):", r"shape \(2, 2\)", r"one-element tensor"),
+    ("bool-size", lambda d: bool(t(2)), ValueError,
+     r"truth value", r"shape \(2,\)", r"\.any\(\) or \.all\(\)"),
+    # ---- reductions of empty tensors -----------------------------------------------------------
+    ("mean-empty", lambda d: t(0).mean(), ValueError,
+     r"^mean:", r"shape \(0,\)", r"zero elements"),
+    ("max-empty", lambda d: t(0, 3).max(), ValueError,
+     r"^max:", r"shape \(0, 3\)", r"empty axis.*undefined"),
+    ("min-empty", lambda d: t(0).min(), ValueError,
+     r"^min:", r"shape \(0,\)", r"empty axis.*undefined"),
+    ("var-ddof", lambda d: t(1).var(ddof=1), ValueError,
+     r"^var:", r"1 element\(s\) over axis None", r"more than ddof=1 elements"),
+    # ---- backward -------------------------------------------------------------------------------
+    ("backward-nonscalar", lambda d: (t(2, 3, requires_grad=True) * 2).backward(), RuntimeError,
+     r"^backward:", r"shape \(2, 3\)", r"single-element output.*gradient="),
+    ("backward-twice", lambda d: _backward_twice(), RuntimeError,
+     r"^backward:", r"op 'sum' was already freed", r"retain_graph=True"),
+    ("backward-no-graph", lambda d: t(2).sum().backward(), RuntimeError,
+     r"^backward:", r"shape \(\) does not require grad", r"requires_grad=True"),
+    ("gradient-shape", lambda d: (t(2, requires_grad=True) * 2).backward(t(3)), ValueError,
+     r"^backward\(gradient=\.\.\.\):", r"gradient of shape \(3,\)", r"tensor of shape \(2,\)"),
+    ("gradient-dtype",
+     lambda d: (t(2, requires_grad=True) * 2).backward(t(2, dtype=np.float64)), TypeError,
+     r"^backward\(gradient=\.\.\.\):", r"dtype float64", r"dtype float32"),
+    ("hook-shape", lambda d: _hook_returning((3,), np.float32), ValueError,
+     r"^hook:", r"gradient of shape \(3,\)", r"tensor of shape \(2,\)"),
+    ("hook-dtype", lambda d: _hook_returning((2,), np.float64), TypeError,
+     r"^hook:", r"dtype float64", r"dtype float32"),
+    ("grad-unused", lambda d: _unused_input(), RuntimeError,
+     r"^grad:", r"was not used", r"allow_unused=True"),
+    ("inplace-leaf", lambda d: t(2, requires_grad=True).zero_(), RuntimeError,
+     r"^zero_:", r"leaf tensor that requires grad", r"no_grad"),
+    ("inplace-saved", lambda d: _saved_then_modified(), RuntimeError,
+     r"^backward: op 'mul'", r"version 0 -> 1", r"call backward\(\) before the change"),
+    # ---- layers ---------------------------------------------------------------------------------
+    ("linear-features", lambda d: nn.Linear(3, 2)(t(4, 5)), ValueError,
+     r"^linear:", r"shape \(4, 5\)", r"in_features=3"),
+    ("conv-channels", lambda d: nn.Conv2d(3, 4, 3)(t(2, 5, 8, 8)), ValueError,
+     r"^Conv2d\(3, 4", r"\(2, 5, 8, 8\) with 5 channels", r"expected input with 3 channels"),
+    ("conv-ndim", lambda d: nn.Conv2d(3, 4, 3)(t(8, 8)), ValueError,
+     r"^Conv2d\(3, 4", r"got shape \(8, 8\)", r"4-D input \(N, C, H, W\)"),
+    ("conv-too-small", lambda d: nn.Conv2d(1, 1, 5)(t(1, 1, 3, 3)), ValueError,
+     r"^Conv2d\(1, 1", r"spatial size \(3, 3\)", r"smaller than the dilated kernel"),
+    ("pool-too-small", lambda d: nn.MaxPool2d(3)(t(1, 1, 2, 2)), ValueError,
+     r"^max_pool2d:", r"\(1, 1, 2, 2\)", r"too small for kernel"),
+    ("rnn-input-size", lambda d: _rnn(nn.LSTM, 5, 2, 3), ValueError,
+     r"^LSTM\(4, 8\)", r"shape \(5, 2, 3\)", r"input_size=4"),
+    ("rnn-ndim", lambda d: _rnn(nn.GRU, 5), ValueError,
+     r"^GRU\(4, 8\)", r"got shape \(5,\)", r"3-D input"),
+    ("rnn-hidden", lambda d: nn.LSTM(4, 8)(ag.randn(5, 2, 4), (ag.randn(1, 3, 8), ag.randn(1, 3, 8))),
+     ValueError, r"^LSTM\(4, 8\)", r"got \(1, 3, 8\)", r"h_0 of shape \(1, 2, 8\)"),
+    ("rnncell-input", lambda d: nn.RNNCell(4, 8)(t(2, 3)), ValueError,
+     r"^RNNCell\(4, 8\)", r"got \(2, 3\)", r"\(batch, 4\)"),
+    ("embedding-range", lambda d: nn.Embedding(5, 3)(ints(0, 7)), IndexError,
+     r"^embedding:", r"index 7", r"0 \.\. 4"),
+    ("embedding-float", lambda d: nn.Embedding(5, 3)(Tensor([0.0, 1.0])), TypeError,
+     r"^embedding:", r"dtype float32", r"must be integers"),
+    ("batchnorm-channels", lambda d: nn.BatchNorm1d(4)(t(3, 5)), ValueError,
+     r"^BatchNorm1d:", r"5 channels", r"num_features=4"),
+    ("layernorm-shape", lambda d: nn.LayerNorm(4)(t(3, 5)), ValueError,
+     r"^layer_norm:", r"shape \(3, 5\)", r"normalized_shape \(4,\)"),
+    ("dropout-p", lambda d: nn.Dropout(1.5), ValueError,
+     r"^Dropout:", r"got 1.5", r"between 0 and 1"),
+    ("module-typo", lambda d: nn.Linear(2, 2).wieght, AttributeError,
+     r"'Linear' object", r"no attribute 'wieght'", r"did you mean 'weight'\?"),
+    ("module-assign", lambda d: setattr(nn.Linear(2, 2), "weight", t(2, 2)), TypeError,
+     r"parameter 'weight' of Linear", r"cannot assign Tensor", r"nn\.Parameter or None expected"),
+    # ---- losses ---------------------------------------------------------------------------------
+    ("ce-target-shape", lambda d: nn.CrossEntropyLoss()(t(4, 3), ints(0, 1, 2)), ValueError,
+     r"^cross_entropy:", r"target shape \(3,\)", r"class indices of shape \(4,\)"),
+    ("ce-class-range", lambda d: nn.CrossEntropyLoss()(t(4, 3), ints(0, 1, 2, 3)), IndexError,
+     r"^cross_entropy:", r"target class 3", r"valid: 0 \.\. 2"),
+    ("ce-class-negative", lambda d: nn.CrossEntropyLoss()(t(2, 3), ints(0, -1)), IndexError,
+     r"^cross_entropy:", r"target class -1", r"valid: 0 \.\. 2"),
+    ("ce-float-target", lambda d: nn.CrossEntropyLoss()(t(4, 3), Tensor([0.0, 1.0, 2.0, 1.0])),
+     ValueError, r"^cross_entropy:", r"got \(4,\)", r"integer target of shape \(4,\)"),
+    ("nll-float-target", lambda d: nn.NLLLoss()(t(4, 3), Tensor([0.0, 1.0, 2.0, 1.0])), TypeError,
+     r"^nll_loss:", r"dtype float32", r"must be integers"),
+    ("mse-shape", lambda d: nn.MSELoss()(t(4, 3), t(4, 1)), ValueError,
+     r"^mse_loss:", r"target shape \(4, 1\)", r"input shape \(4, 3\); they must be equal"),
+    ("bce-shape", lambda d: nn.BCEWithLogitsLoss()(t(4, 3), t(4)), ValueError,
+     r"^binary_cross_entropy_with_logits:", r"target shape \(4,\)", r"must be equal"),
+    ("loss-empty", lambda d: nn.CrossEntropyLoss()(t(0, 3), ints()), ValueError,
+     r"^cross_entropy:", r"empty input of shape \(0, 3\)", r"reduction='sum'"),
+    ("mse-empty", lambda d: nn.MSELoss()(t(0, 3), t(0, 3)), ValueError,
+     r"^mse_loss:", r"empty input of shape \(0, 3\)", r"skip empty batches"),
+    ("loss-reduction", lambda d: nn.CrossEntropyLoss(reduction="avg")(t(2, 3), ints(0, 1)),
+     ValueError, r"^CrossEntropyLoss:", r"got 'avg'", r"\('mean', 'sum', 'none'\)"),
+    # ---- state dicts and optimizers -----------------------------------------------------------------
+    ("state-missing", lambda d: _load_state(lambda s: s.pop("bias")), RuntimeError,
+     r"^load_state_dict into Linear:", r"missing keys \['bias'\]", r"Nothing was changed"),
+    ("state-unexpected", lambda d: _load_state(lambda s: s.update(extra=np.zeros(1))),
+     RuntimeError, r"^load_state_dict into Linear:", r"unexpected keys \['extra'\]",
+     r"Nothing was changed"),
+    ("state-shape", lambda d: _load_state(lambda s: s.update(weight=np.zeros((3, 3)))),
+     RuntimeError, r"^load_state_dict into Linear:", r"checkpoint shape \(3, 3\)",
+     r"model shape \(2, 3\)"),
+    ("optim-option", lambda d: optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1, momentun=0.9),
+     TypeError, r"^SGD:", r"unknown option\(s\) 'momentun'", r"valid options are lr, momentum"),
+    ("optim-lr", lambda d: optim.Adam(nn.Linear(2, 2).parameters(), lr=-1.0), ValueError,
+     r"^Adam:", r"lr -1", r">= 0"),
+    ("optim-betas", lambda d: optim.Adam(nn.Linear(2, 2).parameters(), betas=(1.5, 0.9)),
+     ValueError, r"^Adam:", r"got \(1.5, 0.9\)", r"in \[0, 1\)"),
+    ("optim-empty", lambda d: optim.SGD([], lr=0.1), ValueError,
+     r"^SGD", r"empty parameter list", r"model that has parameters"),
+    # ---- data -----------------------------------------------------------------------------------
+    ("loader-empty", lambda d: DataLoader(TensorDataset(np.zeros((0, 2))), batch_size=2),
+     ValueError, r"^DataLoader:", r"\(TensorDataset\) is empty", r"kept nothing"),
+    ("loader-batch-size", lambda d: DataLoader(TensorDataset(np.zeros((3, 2))), batch_size=0),
+     ValueError, r"^DataLoader:", r"got 0", r"positive int"),
+    ("loader-drop-last",
+     lambda d: DataLoader(TensorDataset(np.zeros((3, 2))), batch_size=4, drop_last=True),
+     ValueError, r"^DataLoader:", r"batch_size=4 and 3 samples", r"drop_last=False"),
+    ("dataset-lengths", lambda d: TensorDataset(np.zeros((3, 2)), np.zeros(4)), ValueError,
+     r"^TensorDataset:", r"\[\(3, 2\), \(4,\)\]", r"same first dimension"),
+    # ---- files ----------------------------------------------------------------------------------
+    ("load-missing", lambda d: nn.load(os.path.join(d, "nope.npz")), FileNotFoundError,
+     r"No such file", r"nope\.npz", r"No such file or directory"),
+    ("load-unknown-format", lambda d: nn.load(_file(d, "x.bin", b"hello, not a checkpoint")),
+     ValueError, r"^nn\.load:", r"starts with b'hello, n'", r"expected an \.npz \(zip\)"),
+    ("load-empty", lambda d: nn.load(_file(d, "e.npz", b"")), ValueError,
+     r"^nn\.load:", r"e\.npz", r"the file is empty"),
+    ("load-truncated",
+     lambda d: nn.load(_file(d, "t.npz", _valid_npz_bytes(d)[:200])), ValueError,
+     r"^nn\.load:", r"t\.npz", r"corrupt or truncated"),
+    ("load-object-array", lambda d: nn.load(_object_npz(d)), ValueError,
+     r"^nn\.load:", r"member 'a' holds an object array", r"never loaded"),
+    ("save-object", lambda d: nn.save({"a": object()}, os.path.join(d, "o.npz")), TypeError,
+     r"^nn\.save:", r"cannot save object at key path 'a'", r"supported: arrays"),
+]
+
+IDS = [row[0] for row in ROWS]
+
+
+def test_row_ids_are_unique():
+    assert len(IDS) == len(set(IDS))
+
+
+@pytest.mark.parametrize("row", ROWS, ids=IDS)
+def test_catalogue(row, tmp_path):
+    _, call, exc, op, got, expected = row
+    with np.errstate(all="ignore"), pytest.raises(exc) as info:
+        call(str(tmp_path))
+    msg = str(info.value)
+    for what, pattern in (("operation", op), ("what it got", got), ("what it expected", expected)):
+        assert re.search(pattern, msg), f"message does not name {what} ({pattern!r}): {msg}"
+
+
+def test_every_row_is_documented():
+    text = DOCS.read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([a-z0-9-]+)` \|", text, flags=re.M))
+    assert documented == set(IDS) | set(EDGE_IDS), (
+        f"missing in docs: {sorted(set(IDS) | set(EDGE_IDS) - documented)}; "
+        f"documented without a test: {sorted(documented - set(IDS) - set(EDGE_IDS))}")
+
+
+# ---- edge cases that are *not* errors (second table in docs/errors.md) -----------------------------
+
+def test_sum_of_empty_is_zero():
+    x = t(0, 3, requires_grad=True)
+    s = x.sum()
+    assert s.item() == 0.0 and s.dtype == np.float32
+    s.backward()
+    assert x.grad.shape == (0, 3)
+    assert x.sum(axis=0).shape == (3,) and np.all(x.sum(axis=0).data == 0)
+
+
+def test_mean_over_a_non_empty_axis_of_an_empty_tensor_is_empty():
+    x = t(0, 3)
+    assert x.mean(axis=1).shape == (0,)
+
+
+def test_loss_sum_of_an_empty_batch_is_zero():
+    x = t(0, 3, requires_grad=True)
+    loss = nn.CrossEntropyLoss(reduction="sum")(x, ints())
+    assert loss.item() == 0.0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_extreme_logits_give_finite_loss_and_gradients(dtype):
+    logits = Tensor(np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 5.0]], dtype), requires_grad=True)
+    loss = nn.CrossEntropyLoss()(logits, ints(1, 1))
+    loss.backward()
+    assert np.isfinite(loss.item()) and loss.item() == pytest.approx(1e4, rel=1e-6)
+    assert np.all(np.isfinite(logits.grad.data))
+    # d loss / d logits = (softmax - onehot) / N
+    np.testing.assert_allclose(logits.grad.data, [[0.5, -0.5, 0.0], [0.0, 0.0, 0.0]], atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_extreme_logits_in_binary_losses(dtype):
+    x = Tensor(np.array([1e4, -1e4, 1e4, -1e4], dtype), requires_grad=True)
+    target = Tensor(np.array([1.0, 0.0, 0.0, 1.0], dtype))
+    loss = nn.BCEWithLogitsLoss()(x, target)
+    loss.backward()
+    assert loss.item() == pytest.approx(2 * 1e4 / 4, rel=1e-6)
+    np.testing.assert_allclose(x.grad.data, [0.0, 0.0, 0.25, -0.25], atol=1e-7)
+
+
+EXTREMES = {
+    "sigmoid": (lambda x: x.sigmoid(), [1.0, 0.0], [0.0, 0.0]),
+    "tanh": (lambda x: x.tanh(), [1.0, -1.0], [0.0, 0.0]),
+    "softplus": (lambda x: nn.functional.softplus(x), [1000.0, 0.0], [1.0, 0.0]),
+    "logsigmoid": (lambda x: nn.functional.logsigmoid(x), [0.0, -1000.0], [0.0, 1.0]),
+    "log_softmax": (lambda x: x.log_softmax(), [0.0, -2000.0], [-1.0, 1.0]),
+    "softmax": (lambda x: x.softmax(), [1.0, 0.0], [0.0, 0.0]),
+    "logsumexp": (lambda x: x.logsumexp(), 1000.0, [1.0, 0.0]),
+    "exp-of-minus": (lambda x: (-(x.abs())).exp(), [0.0, 0.0], [0.0, 0.0]),
+}
+
+
+@pytest.mark.parametrize("name", EXTREMES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activations_at_plus_minus_1000_are_finite(name, dtype):
+    fn, value, grad = EXTREMES[name]
+    x = Tensor(np.array([1000.0, -1000.0], dtype), requires_grad=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # no overflow, no NaN
+        y = fn(x)
+        y.sum().backward()
+    np.testing.assert_allclose(y.data, value, atol=1e-6)
+    np.testing.assert_allclose(x.grad.data, grad, atol=1e-6)
+
+
+EDGE_IDS = ["sum-empty", "mean-empty-axis", "loss-sum-empty", "extreme-logits",
+            "extreme-binary-logits", "extreme-activations", "no-pickle"]
+
+
+# ---- untrusted files: nothing in the repository unpickles ---------------------------------------
+
+def test_no_pickle_anywhere_in_the_library():
+    # `allow_pickle=True` or any pickle import would let a file run code when loaded.
+    offenders = []
+    for package in ("autograd", "nn", "chainrule"):
+        for path in (ROOT / package).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            for pattern in (r"^\s*(import|from)\s+(c?pickle|dill|joblib|shelve|marshal)\b",
+                            r"allow_pickle\s*=\s*True", r"torch\.load"):
+                if re.search(pattern, text, flags=re.M):
+                    offenders.append(f"{path.relative_to(ROOT)}: {pattern}")
+    assert not offenders
+
+
+def test_loading_a_file_never_imports_pickle():
+    # In a fresh interpreter: nn.load of a checkpoint must not even import the pickle module.
+    code = (
+        "import sys, tempfile, os, nn\n"
+        "d = tempfile.mkdtemp(); p = os.path.join(d, 'm.npz')\n"
+        "nn.save(nn.Linear(2, 2).state_dict(), p)\n"
+        "sys.modules.pop('pickle', None); sys.modules.pop('_pickle', None)\n"
+        "import builtins\n"
+        "real = builtins.__import__\n"
+        "def guard(name, *a, **k):\n"
+        "    if name in ('pickle', '_pickle'):\n"
+        "        raise AssertionError('pickle imported while loading')\n"
+        "    return real(name, *a, **k)\n"
+        "builtins.__import__ = guard\n"
+        "state = nn.load(p)\n"
+        "print(sorted(state))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert "['bias', 'weight']" in out.stdout
