@@ -7,29 +7,35 @@ from .ops import Cast, SumTo
 from .tensor import Tensor
 
 
+_EMIT = object()  # stack marker: the tensor below it has had all its parents ordered
+
+
 def _toposort(roots):
     """Tensors reachable from `roots` through ops, each after everything it feeds (explicit stack)."""
+    # NOTE: a marker on the stack instead of (tensor, expanded) pairs: no tuple per node.
     order, seen = [], set()
-    stack = [(root, False) for root in reversed(roots)]
+    stack = list(reversed(roots))
     while stack:
-        t, expanded = stack.pop()
-        if expanded:
-            order.append(t)
+        t = stack.pop()
+        if t is _EMIT:
+            order.append(stack.pop())
             continue
         if id(t) in seen:
             continue
         seen.add(id(t))
-        stack.append((t, True))
         node = t._ctx
         if node is None:
+            order.append(t)
             continue
         if node.inputs is None:
             raise RuntimeError(
                 f"backward: the graph through op '{node.name}' was already freed by an earlier "
                 "backward(); pass retain_graph=True to the first backward() to go through it twice")
+        stack.append(t)
+        stack.append(_EMIT)
         for parent in reversed(node.inputs):
             if parent.requires_grad and id(parent) not in seen:
-                stack.append((parent, False))
+                stack.append(parent)
     order.reverse()
     return order
 
@@ -74,20 +80,23 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
             raise RuntimeError(
                 f"backward: tensor of shape {root.shape} does not require grad and has no graph; "
                 "create the leaves with requires_grad=True (and not inside no_grad())")
-    grads = {}
+    grads = {}  # id(tensor) -> its gradient so far, popped when the tensor is reached
+    owned = set()  # ids whose gradient is a sum the engine made: a buffer safe to add into
     for i, root in enumerate(roots):
         g = _root_gradient(root, None if gradients is None else gradients[i])
-        grads[id(root)] = (g, False) if id(root) not in grads else (grads[id(root)][0] + g, True)
+        if id(root) in grads:
+            g = grads[id(root)] + g
+            owned.add(id(root))
+        grads[id(root)] = g
     wanted = None if inputs is None else {id(t): None for t in inputs}
     order = _toposort(roots)
     mode = enable_grad() if create_graph else no_grad()
     anomaly = state.anomaly
     with mode:
         for t in order:
-            entry = grads.pop(id(t), None)
-            if entry is None:
+            g = grads.pop(id(t), None)
+            if g is None:
                 continue
-            g = entry[0]
             if t._hooks:
                 for hook in list(t._hooks):
                     replaced = hook(g)
@@ -110,20 +119,24 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
             for i, (parent, pg) in enumerate(zip(node.inputs, input_grads)):
                 if pg is None or not parent.requires_grad:
                     continue
-                if pg.shape != parent.shape:
-                    pg = SumTo.apply(pg, shape=parent.shape)
-                if pg.dtype != parent.dtype:
-                    pg = Cast.apply(pg, dtype=parent.dtype)
+                # NOTE: .data's shape and dtype directly (no property calls); dtypes of the
+                # same kind are usually the same object, so `is` settles most comparisons.
+                pdata = parent.data
+                if pg.data.shape != pdata.shape:
+                    pg = SumTo.apply(pg, shape=pdata.shape)
+                if pg.data.dtype is not pdata.dtype and pg.data.dtype != pdata.dtype:
+                    pg = Cast.apply(pg, dtype=pdata.dtype)
                 if anomaly:
                     _check_finite(node, pg.data, "backward", i)
                 key = id(parent)
                 old = grads.get(key)
                 if old is None:
-                    grads[key] = (pg, False)
-                elif old[1] and not create_graph:
-                    old[0].data += pg.data  # NOTE: a buffer the engine made itself, safe to reuse
+                    grads[key] = pg
+                elif key in owned and not create_graph:
+                    old.data += pg.data  # NOTE: a buffer the engine made itself, safe to reuse
                 else:
-                    grads[key] = (old[0] + pg, True)
+                    grads[key] = old + pg
+                    owned.add(key)
             if not retain_graph:
                 node.release()
     if wanted is not None:

@@ -56,9 +56,19 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **params):
+        # NOTE: the hot path of the whole engine (every op, forward and backward). One- and
+        # two-input ops are spelled out because a list comprehension costs a call frame, and
+        # the small tuples recorded for the rules are shared constants where possible so the
+        # graph holds fewer objects for the cyclic garbage collector to scan.
         fn = cls()
+        n = len(inputs)
         try:
-            data = fn.forward(*[t.data for t in inputs], **params)
+            if n == 2:
+                data = fn.forward(inputs[0].data, inputs[1].data, **params)
+            elif n == 1:
+                data = fn.forward(inputs[0].data, **params)
+            else:
+                data = fn.forward(*[t.data for t in inputs], **params)
         except (ValueError, IndexError, TypeError) as err:
             explained = _explain(cls.name, inputs, params, err)
             if explained is err:
@@ -82,14 +92,26 @@ class Function:
                 out._ctx = None
                 return out
             fn.inputs = inputs
-            fn.needs = tuple([t.requires_grad for t in inputs])
+            if n == 2:
+                fn.needs = _NEEDS2[inputs[0].requires_grad][inputs[1].requires_grad]
+            elif n == 1:
+                fn.needs = _NEEDS1
+            else:
+                fn.needs = tuple([t.requires_grad for t in inputs])
             if cls.saves_inputs:
-                fn.versions = tuple([t._version for t in inputs])
+                if n == 2 and not (inputs[0]._version or inputs[1]._version):
+                    fn.versions = _ZEROS2
+                elif n == 1 and not inputs[0]._version:
+                    fn.versions = _ZEROS1
+                else:
+                    fn.versions = tuple([t._version for t in inputs])
                 for t in inputs:
                     if t._ctx is not None and t.data.base is not None:
                         fn.bases = _view_bases(inputs)  # so w.T notices an in-place step on w
                         break
-            fn.scope = state.scope
+            scope = state.scope
+            if scope:
+                fn.scope = scope
             out.requires_grad = True
             out._ctx = fn
             if state.anomaly:
@@ -110,6 +132,13 @@ class Function:
 
     def __repr__(self):
         return f"<{self.name}>"
+
+
+# Shared `needs` / `versions` tuples for the common one- and two-input cases (see apply).
+_NEEDS1 = (True,)
+_NEEDS2 = (((False, False), (False, True)), ((True, False), (True, True)))
+_ZEROS1 = (0,)
+_ZEROS2 = (0, 0)
 
 
 def _user_frame():

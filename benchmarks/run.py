@@ -57,8 +57,13 @@ def main(argv=None):
         try:
             rows += run_workload(module, harness, args.quick, rounds, target)
         except harness.SkipWorkload as skip:
-            rows.append({"workload": name, "contender": "-", "time": "skipped", "unit": "",
-                         "ratio": "", "memory": "", "note": str(skip)})
+            rows.append({"workload": name, "contender": "-", "time": "skipped", "note": str(skip)})
+        except Exception as e:  # one broken workload must not hide the others' figures
+            import traceback
+
+            traceback.print_exc()
+            rows.append({"workload": name, "contender": "-", "time": "FAILED",
+                         "note": f"{type(e).__name__}: {e}"})
         print(f"  ({name}: {time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
     print_table(rows)
 

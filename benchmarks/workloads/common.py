@@ -41,3 +41,59 @@ class Cycle:
         b = self.batches[self.i]
         self.i = (self.i + 1) % len(self.batches)
         return b
+
+
+def chainrule_nn(*names):
+    """nn and the named layer classes, or SkipWorkload naming what is missing."""
+    from harness import SkipWorkload
+
+    import nn
+
+    missing = [n for n in names if not hasattr(nn, n)]
+    if missing:
+        raise SkipWorkload(f"nn has no {', '.join(missing)} yet (the layers are being written)")
+    return nn
+
+
+def chainrule_sgd(params, lr):
+    """nn.optim.SGD when it exists; otherwise the same update by hand (p -= lr * grad)."""
+    try:
+        from nn import optim
+
+        return optim.SGD(params, lr=lr)
+    except (ImportError, AttributeError):
+        return _PlainSGD(params, lr)
+
+
+class _PlainSGD:
+    def __init__(self, params, lr):
+        self.params, self.lr = list(params), lr
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        import autograd
+
+        with autograd.no_grad():
+            for p in self.params:
+                p.sub_(p.grad, alpha=self.lr)
+
+
+def load_weights(model, weights):
+    """Copy PyTorch's state dict (as arrays) into a chainrule module."""
+    from autograd import Tensor
+
+    model.load_state_dict({k: Tensor(v.copy()) for k, v in weights.items()})
+    return model
+
+
+def cross_entropy():
+    """nn.functional.cross_entropy, or SkipWorkload."""
+    from harness import SkipWorkload
+    from nn import functional as F
+
+    if not hasattr(F, "cross_entropy"):
+        raise SkipWorkload("nn.functional has no cross_entropy yet")
+    return F.cross_entropy
