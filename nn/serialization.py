@@ -63,8 +63,12 @@ def _encode(obj, path, arrays, where):
     if isinstance(obj, (list, tuple)):
         tag = "list" if isinstance(obj, list) else "tuple"
         return {tag: [_encode(v, path + (i,), arrays, where) for i, v in enumerate(obj)]}
-    raise TypeError(f"nn.save: cannot save {type(obj).__name__} at {where(path)}; supported: "
-                    "arrays, Tensors, dicts, lists, tuples, numbers, strings, booleans, None")
+    hint = ""
+    if hasattr(obj, "state_dict"):
+        hint = " (save its state instead: nn.save(obj.state_dict(), path))"
+    raise TypeError(f"nn.save: cannot save {type(obj).__name__} at {where(path)}{hint}; "
+                    "supported: arrays, Tensors, dicts, lists, tuples, numbers, strings, "
+                    "booleans, None")
 
 
 def _add_array(array, path, arrays, where):
@@ -140,6 +144,9 @@ def _atomic_write(path, write):
     fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
                                suffix=".tmp")
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; a saved model need not be
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()

@@ -133,6 +133,9 @@ def test_unsupported_objects_are_rejected_before_writing(tmp_path):
     path = tmp_path / "x.npz"
     with pytest.raises(TypeError, match="cannot save set"):
         nn.save({"a": {1, 2}}, path)
+    with pytest.raises(TypeError, match=r"cannot save Linear at the top level \(save its "
+                                        r"state instead: nn.save\(obj.state_dict\(\), path\)\)"):
+        nn.save(nn.Linear(1, 1), path)
     with pytest.raises(TypeError, match="object arrays"):
         nn.save({"a": np.array([{}, 1], dtype=object)}, path)
     with pytest.raises(TypeError, match="safetensors cannot hold dtype complex128"):
@@ -211,6 +214,14 @@ def test_npz_with_bad_structure_is_value_error(tmp_path):
 
 
 # ---- atomic writes ----------------------------------------------------------------------------------
+
+def test_saved_file_has_ordinary_permissions(tmp_path):
+    path = tmp_path / "m.npz"
+    nn.save({"a": np.ones(1)}, path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
 
 def test_failed_write_leaves_previous_file_and_no_temp(tmp_path, monkeypatch):
     path = tmp_path / "m.npz"
