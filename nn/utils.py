@@ -14,7 +14,11 @@ def _grads(fn, parameters):
         if not isinstance(p, Tensor):
             raise TypeError(f"{fn}: expected Tensors (e.g. model.parameters()), but item {i} "
                             f"is a {type(p).__name__}")
-    return [p.grad for p in params if p.grad is not None]
+    grads = [p.grad for p in params if p.grad is not None]
+    for g in grads:
+        if not g.data.flags.writeable:  # e.g. a broadcast view: clip a private copy
+            g.data = np.array(g.data)
+    return grads
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):

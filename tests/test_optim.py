@@ -349,6 +349,31 @@ def test_state_dict_survives_checkpoint_format():
     assert opt2.param_groups[0]["lr"] == 0.1
 
 
+def test_state_dict_survives_nn_save(tmp_path):
+    if not hasattr(nn, "save"):
+        pytest.skip("nn.save not available")
+    w = Tensor(np.ones((2, 3)), requires_grad=True)
+    opt = optim.RMSprop([w], lr=0.1, momentum=0.9, centered=True)
+    sched = lr_scheduler.ReduceLROnPlateau(opt, patience=0)
+    w.grad = Tensor(np.full((2, 3), 0.5))
+    opt.step()
+    sched.step(1.0)
+    nn.save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict()},
+            tmp_path / "opt.npz")
+    back = nn.load(tmp_path / "opt.npz")
+    w2 = Tensor(w.data.copy(), requires_grad=True)
+    opt2 = optim.RMSprop([w2], lr=0.1, momentum=0.9, centered=True)
+    sched2 = lr_scheduler.ReduceLROnPlateau(opt2, patience=0)
+    opt2.load_state_dict(back["optimizer"])
+    sched2.load_state_dict(back["scheduler"])
+    for o, s, p in [(opt, sched, w), (opt2, sched2, w2)]:
+        p.grad = Tensor(np.full((2, 3), -0.25))
+        o.step()
+        s.step(2.0)  # worse: the lr drops
+    np.testing.assert_array_equal(w.data, w2.data)
+    assert sched2.get_last_lr() == sched.get_last_lr() == [pytest.approx(0.01)]
+
+
 # ---- learning-rate schedules ------------------------------------------------------------
 
 def _lr_pair(lrs=(0.1, 0.5)):
@@ -427,6 +452,25 @@ def test_reduce_on_plateau_matches_torch(kwargs):
                                    err_msg=f"epoch {epoch}")
     assert s_ours.num_bad_epochs == s_theirs.num_bad_epochs
     assert s_ours.best == s_theirs.best
+
+
+@pytest.mark.parametrize("name,kwargs", [("CosineAnnealingLR", dict(T_max=6)),
+                                         ("StepLR", dict(step_size=2, gamma=0.5)),
+                                         ("ExponentialLR", dict(gamma=0.8))])
+def test_schedule_created_with_last_epoch_matches_torch(name, kwargs):
+    torch = _torch()
+
+    def ours(o):
+        for g in o.param_groups:
+            g["initial_lr"] = g["lr"]
+        return getattr(lr_scheduler, name)(o, last_epoch=4, **kwargs)
+
+    def theirs(o):
+        for g in o.param_groups:
+            g["initial_lr"] = g["lr"]
+        return getattr(torch.optim.lr_scheduler, name)(o, last_epoch=4, **kwargs)
+
+    _compare_schedules(ours, theirs, epochs=15)
 
 
 def test_scheduler_state_dict_resumes():
