@@ -363,7 +363,8 @@ def _class_targets(fn, x, target, ignore_index=None):
     else:  # (N, C, d1, ...) -> (N * d1 * ..., C): the class axis last
         axes = (0,) + tuple(range(2, x.ndim)) + (1,)
         flat_x = x.permute(axes).reshape(-1, n_classes)
-    return flat_x, t.reshape(-1), t.shape
+    # NOTE: int64 so that index arithmetic never mixes uint64 and int64 (which gives floats)
+    return flat_x, t.reshape(-1).astype(np.int64, copy=False), t.shape
 
 
 def _gather_classes(logp, t):

@@ -363,3 +363,13 @@ def test_second_order_gradients_match_pytorch(name):
     (hvt,) = torch.autograd.grad((gt * torch.tensor(v)).sum(), [xt])
     np.testing.assert_allclose(g.data, gt.detach().numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(hv.data, hvt.numpy(), rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int32, np.uint64])
+def test_any_integer_target_dtype_works(dtype):
+    x = _randn(3, 4)
+    t = np.array([0, 3, 1])
+    for fn in ("cross_entropy", "nll_loss", "multi_margin_loss"):
+        ours = getattr(F, fn)(Tensor(x), Tensor(t.astype(dtype))).item()
+        ref = getattr(TF, fn)(torch.tensor(x), torch.tensor(t)).item()
+        assert ours == pytest.approx(ref, rel=1e-12), fn
