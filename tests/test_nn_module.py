@@ -278,3 +278,27 @@ def test_registration_names_are_checked():
         m.register_buffer("", Tensor(np.zeros(1)))
     with pytest.raises(TypeError, match="int is not a Module"):
         m.add_module("x", 3)
+
+
+def test_deepcopy_gives_an_independent_model():
+    import copy
+
+    net = Net()
+    twin = copy.deepcopy(net)
+    twin.layers[0].weight.data[...] = 0
+    assert net.layers[0].weight.data.any()
+    assert isinstance(twin.layers[0].weight, nn.Parameter)
+    assert list(twin.state_dict()) == list(net.state_dict())
+    twin(autograd.randn(4, 3)).sum().backward()
+    assert twin.layers[0].weight.grad is not None and net.layers[0].weight.grad is None
+
+
+def test_eval_switches_dropout_and_batchnorm_inside_containers():
+    autograd.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.BatchNorm1d(4))
+    x = autograd.randn(8, 4)
+    net.eval()
+    a, b = net(x).data, net(x).data
+    np.testing.assert_array_equal(a, b)  # deterministic: no dropout, running statistics
+    net.train()
+    assert not np.array_equal(net(x).data, net(x).data)
