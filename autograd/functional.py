@@ -69,8 +69,9 @@ def leaky_relu(x, negative_slope=0.01):
 
 def elu(x, alpha=1.0):
     """x if x > 0 else alpha * (exp(x) - 1)"""
-    # NOTE: exp sees min(x, 0) so the branch not taken cannot overflow into NaN gradients.
-    return where(x.data > 0, x, (x.minimum(0.0).exp() - 1) * alpha)
+    # NOTE: exp sees min(x, 0) so the branch not taken cannot overflow into NaN gradients;
+    # at x = 0 the slope is 1, as PyTorch.
+    return where(x.data >= 0, x, (x.minimum(0.0).exp() - 1) * alpha)
 
 
 def gelu(x, approximate="none"):
