@@ -295,3 +295,10 @@ def test_minibatch_training_on_moons():
     xt, yt = next(iter(DataLoader(test, batch_size=len(test))))
     with autograd.no_grad():
         assert accuracy(yt, model(xt)) > 0.95
+
+
+def test_docstring_examples():
+    import doctest
+
+    result = doctest.testmod(data)
+    assert result.attempted > 0 and result.failed == 0

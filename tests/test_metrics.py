@@ -138,3 +138,10 @@ def test_matches_sklearn_binary_and_roc(seed):
             np.testing.assert_allclose(a, b, rtol=1e-12)
     assert metrics.roc_auc(y_true, y_score) == pytest.approx(skm.roc_auc_score(y_true, y_score),
                                                              rel=1e-12)
+
+
+def test_docstring_examples():
+    import doctest
+
+    result = doctest.testmod(metrics)
+    assert result.attempted > 0 and result.failed == 0

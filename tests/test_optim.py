@@ -406,6 +406,9 @@ def _compare_schedules(make_ours, make_theirs, epochs=25):
     ("StepLR", dict(step_size=3, gamma=0.5)),
     ("StepLR", dict(step_size=1)),
     ("ExponentialLR", dict(gamma=0.9)),
+    ("MultiStepLR", dict(milestones=[2, 5, 5, 11], gamma=0.5)),
+    ("LinearLR", dict()),
+    ("LinearLR", dict(start_factor=0.1, end_factor=0.5, total_iters=8)),
     ("CosineAnnealingLR", dict(T_max=10)),
     ("CosineAnnealingLR", dict(T_max=7, eta_min=0.01)),
 ])
@@ -609,3 +612,14 @@ def test_one_hidden_layer_fits_noisy_sine():
         opt.step()
         sched.step()
     assert loss.item() < 0.02
+
+
+@pytest.mark.parametrize("module", ["nn.optim.optimizer", "nn.optim.sgd", "nn.optim.adam",
+                                    "nn.optim.rmsprop", "nn.optim.adagrad",
+                                    "nn.optim.lr_scheduler", "nn.utils"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -1,5 +1,5 @@
-"""Learning-rate schedules: StepLR, ExponentialLR, LambdaLR, CosineAnnealingLR, InverseTimeLR,
-ReduceLROnPlateau. Call `scheduler.step()` once per epoch, after `optimizer.step()`.
+"""Learning-rate schedules: StepLR, MultiStepLR, ExponentialLR, LinearLR (warm-up), LambdaLR,
+CosineAnnealingLR, InverseTimeLR, ReduceLROnPlateau. Call `scheduler.step()` once per epoch, after `optimizer.step()`.
 
 The recurrences follow PyTorch's (each step scales the group's current lr), so a schedule
 gives the same sequence as torch.optim.lr_scheduler and composes with lr changes made
@@ -100,6 +100,46 @@ class StepLR(LRScheduler):
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._current()
         return [lr * self.gamma for lr in self._current()]
+
+
+class MultiStepLR(LRScheduler):
+    """lr = lr * gamma at each epoch listed in `milestones` (a repeated epoch decays again)."""
+
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        self.milestones = sorted(int(m) for m in milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        hits = self.milestones.count(self.last_epoch)
+        if hits == 0:
+            return self._current()
+        return [lr * self.gamma ** hits for lr in self._current()]
+
+
+class LinearLR(LRScheduler):
+    """Scale the initial lr by a factor that moves linearly from `start_factor` to
+    `end_factor` over `total_iters` epochs, then stays (a warm-up when start_factor < 1)."""
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
+                 last_epoch=-1):
+        if not 0 < start_factor <= 1:
+            raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor!r}")
+        if not 0 <= end_factor <= 1:
+            raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor!r}")
+        self.start_factor, self.end_factor = start_factor, end_factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        t, start, end = self.last_epoch, self.start_factor, self.end_factor
+        if t == 0:
+            return [lr * start for lr in self._current()]
+        if self._is_initial or t > self.total_iters:
+            return self._current()
+        # The ratio of consecutive factors, so the recurrence composes like PyTorch's.
+        ratio = 1.0 + (end - start) / (self.total_iters * start + (t - 1) * (end - start))
+        return [lr * ratio for lr in self._current()]
 
 
 class ExponentialLR(LRScheduler):
