@@ -252,9 +252,16 @@ class Module:
             fn(m)
         return self
 
-    def to(self, dtype):
+    def to(self, dtype=None, device=None):
         """Cast floating-point parameters and buffers to `dtype`, in place (the Parameter
-        objects stay the same, so an optimizer built before still holds them)."""
+        objects stay the same, so an optimizer built before still holds them).
+
+        Everything lives on the CPU: `to("cpu")` and `device="cpu"` are accepted as no-ops."""
+        if device is not None and str(device) != "cpu":
+            raise ValueError(f"{type(self).__name__}.to: only the 'cpu' device exists, "
+                             f"got {device!r}")
+        if dtype is None or (isinstance(dtype, str) and dtype == "cpu"):
+            return self
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}.to: expected a floating-point dtype, "

@@ -238,6 +238,9 @@ def test_to_double_casts_in_place_and_keeps_objects():
     assert all(p.dtype == np.float32 for p in net.parameters())
     with pytest.raises(TypeError, match="floating-point"):
         net.to("int32")
+    assert net.to("cpu") is net and net.to(device="cpu") is net
+    with pytest.raises(ValueError, match="only the 'cpu' device"):
+        net.to(device="cuda")
 
 
 def test_requires_grad_and_apply():
