@@ -32,7 +32,8 @@ class _ConvNd(Module):
         self.out_channels = out_channels
         self.kernel_size = F._tuple(kernel_size, nd, "kernel_size", name)
         self.stride = F._tuple(stride, nd, "stride", name)
-        self.padding = padding if isinstance(padding, str) else F._tuple(padding, nd, "padding", name)
+        self.padding = (padding if isinstance(padding, str)
+                        else F._tuple(padding, nd, "padding", name))
         self.dilation = F._tuple(dilation, nd, "dilation", name)
         if padding == "same" and any(s != 1 for s in self.stride):
             raise ValueError(f"{name}: padding='same' is not supported for strided convolutions "
@@ -65,7 +66,7 @@ class _ConvNd(Module):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
         if self.padding != (0,) * self._nd:
-            s += f", padding={self.padding!r}"
+            s += f", padding={self.padding}"
         if self.dilation != (1,) * self._nd:
             s += f", dilation={self.dilation}"
         if self.groups != 1:

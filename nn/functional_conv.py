@@ -121,7 +121,8 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, nd, fn, padding_mo
     if any(m < 1 for m in out_spatial):
         raise ValueError(
             f"{_who(fn, layer)}: input of spatial size {tuple(spatial)} (padding {padding}) is "
-            f"smaller than the dilated kernel {tuple(d * (k - 1) + 1 for k, d in zip(kernel_size, dilation))}")
+            "smaller than the dilated kernel "
+            f"{tuple(d * (k - 1) + 1 for k, d in zip(kernel_size, dilation))}")
     cols = Unfold.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
                         dilation=dilation)                       # (N, C, *k, *out)
     length = int(np.prod(out_spatial))

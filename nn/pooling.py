@@ -10,7 +10,8 @@ class _MaxPoolNd(Module):
                  ceil_mode=False):
         super().__init__()
         if return_indices:
-            raise NotImplementedError(f"{type(self).__name__}: return_indices=True is not supported")
+            raise NotImplementedError(
+                f"{type(self).__name__}: return_indices=True is not supported")
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
@@ -35,7 +36,8 @@ class MaxPool2d(_MaxPoolNd):
     """max over windows of (N, C, H, W); stride defaults to kernel_size.
 
     >>> pool = MaxPool2d(2)
-    >>> pool(autograd.Tensor([[[[1., 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]]]])).tolist()
+    >>> x = autograd.Tensor([[[[1., 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]]]])
+    >>> pool(x).tolist()
     [[[[6.0, 8.0], [3.0, 4.0]]]]
     """
 

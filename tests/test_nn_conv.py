@@ -60,10 +60,12 @@ CONV1D_CASES = [
     dict(in_channels=3, out_channels=2, kernel_size=3),
     dict(in_channels=4, out_channels=6, kernel_size=4, stride=3, padding=2, dilation=2, groups=2),
     dict(in_channels=2, out_channels=2, kernel_size=5, padding="same", bias=False),
+    dict(in_channels=2, out_channels=2, kernel_size=4, padding="same"),  # odd total: extra right
     dict(in_channels=2, out_channels=3, kernel_size=3, padding=2, padding_mode="circular"),
 ]
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # PyTorch's note on even kernels
 @pytest.mark.parametrize("kwargs", CONV1D_CASES)
 def test_conv1d_matches_pytorch(kwargs):
     theirs = torch.nn.Conv1d(**kwargs).double()

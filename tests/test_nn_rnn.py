@@ -97,9 +97,11 @@ def test_unbatched_input_matches_pytorch(name):
             (state, RNG.standard_normal((4, 4))) if name == "LSTM" else state)
 
 
-@pytest.mark.parametrize("name,kwargs", [("RNNCell", dict()), ("RNNCell", dict(nonlinearity="relu")),
-                                         ("LSTMCell", dict()), ("GRUCell", dict()),
-                                         ("GRUCell", dict(bias=False))])
+CELL_CASES = [("RNNCell", dict()), ("RNNCell", dict(nonlinearity="relu")), ("LSTMCell", dict()),
+              ("GRUCell", dict()), ("GRUCell", dict(bias=False))]
+
+
+@pytest.mark.parametrize("name,kwargs", CELL_CASES)
 @pytest.mark.parametrize("batched", [True, False])
 def test_cells_match_pytorch(name, kwargs, batched):
     ours = getattr(nn, name)(3, 5, **kwargs).double()
@@ -191,7 +193,8 @@ def test_wrong_feature_size_names_layer_and_shapes():
 
 
 def test_wrong_input_ndim_is_explained():
-    with pytest.raises(ValueError, match=r"GRU\(3, 4, batch_first=True\).*\(batch, seq, input_size\)"):
+    message = r"GRU\(3, 4, batch_first=True\).*\(batch, seq, input_size\)"
+    with pytest.raises(ValueError, match=message):
         nn.GRU(3, 4, batch_first=True)(ag.zeros(5, 2, 7, 1))
 
 

@@ -9,8 +9,9 @@ Two pairs, each the other's backward, so create_graph works to any order:
 
 Shapes: inputs are (N, C, *spatial) with any number of spatial axes; windows come out
 as (N, C, *kernel_size, *out_spatial), so that a convolution is one batched matmul
-(O, C*k) @ (N, C*k, L) whose result is already laid out as (N, O, *out_spatial). `padding` is one (before, after) pair per
-spatial axis (ceil_mode and 'same' need asymmetric pads).
+(O, C*k) @ (N, C*k, L) whose result is already laid out as (N, O, *out_spatial).
+`padding` is one (before, after) pair per spatial axis (ceil_mode and 'same' need
+asymmetric pads).
 """
 import itertools
 
@@ -115,12 +116,17 @@ class Fold(Function):
 
 # ---- one element per window: max pooling ----------------------------------------------------
 
+def _window(offset, out_shape, stride, dilation):
+    """Index of the (N, C, *out) view that kernel offset `offset` reads from a padded array."""
+    return (slice(None), slice(None)) + _offset_slices(offset, out_shape, stride, dilation)
+
+
 def _gather(x, index, kernel_size, stride, padding, dilation, fill=0):
     """out[n, c, *o] = padded x at window o's offset number index[n, c, *o]."""
     xp = _pad(x, padding, fill)
     out = np.empty(index.shape, dtype=x.dtype)
     for k, offset in enumerate(_offsets(kernel_size)):
-        view = xp[(slice(None), slice(None)) + _offset_slices(offset, index.shape[2:], stride, dilation)]
+        view = xp[_window(offset, index.shape[2:], stride, dilation)]
         np.copyto(out, view, where=index == k)
     return out
 
@@ -134,7 +140,7 @@ def _scatter(g, index, shape, kernel_size, stride, padding, dilation):
     # once: plain assignment, measured ~1.7x faster than accumulating.
     disjoint = all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel_size, stride, dilation))
     for k, offset in enumerate(_offsets(kernel_size)):
-        target = (slice(None), slice(None)) + _offset_slices(offset, index.shape[2:], stride, dilation)
+        target = _window(offset, index.shape[2:], stride, dilation)
         if disjoint:
             xp[target] = np.where(index == k, g, zero)
         else:
@@ -194,7 +200,7 @@ class MaxPool(WindowGather):
         small = int(np.prod(kernel_size)) < 2 ** 15
         best = index = wins = None
         for k, offset in enumerate(_offsets(kernel_size)):
-            view = xp[(slice(None), slice(None)) + _offset_slices(offset, out_shape, stride, dilation)]
+            view = xp[_window(offset, out_shape, stride, dilation)]
             if best is None:
                 best = view.copy()
                 index = np.zeros(best.shape, dtype=np.int16 if small else np.int32)

@@ -31,6 +31,17 @@ def _const(array):
     return Tensor(array)
 
 
+class _Recurrence(Function):
+    """Base of the fused recurrences: they keep per-step activations for their backward."""
+
+    saved = ()
+
+    def release(self):
+        super().release()
+        for name in self.saved:  # the activations are as large as the output: free them too
+            self.__dict__.pop(name, None)
+
+
 def _replay(fn, grad, steps, **params):
     """create_graph: the input gradients of the op, via the same recurrence in Tensor ops."""
     from ..engine import grad as _grad
@@ -60,15 +71,17 @@ def rnn_steps(xproj, w_hh, h0, nonlinearity="tanh"):
     return _stack(outs)
 
 
-class RNNLayer(Function):
+class RNNLayer(_Recurrence):
     """h_t = act(xproj_t + h_{t-1} W_hh^T), out = (h_1 .. h_T);
-    d pre_t = (grad_t + d h_t) * act'(pre_t), d h_{t-1} = d pre_t W_hh, d W_hh = sum d pre_t^T h_{t-1}"""
+    d pre_t = (grad_t + d h_t) act'(pre_t), d h_{t-1} = d pre_t W_hh,
+    d W_hh = sum_t d pre_t^T h_{t-1}"""
 
     name = "rnn_layer"
 
     def forward(self, xproj, w_hh, h0, nonlinearity="tanh"):
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"rnn_layer: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+            raise ValueError(f"rnn_layer: nonlinearity must be 'tanh' or 'relu', "
+                             f"got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
         out = np.empty(xproj.shape[:2] + (w_hh.shape[0],), dtype=xproj.dtype)
         w_t, h = w_hh.T, h0
@@ -130,13 +143,14 @@ def lstm_steps(xproj, w_hh, h0, c0):
     return _stack(outs)
 
 
-class LSTMLayer(Function):
+class LSTMLayer(_Recurrence):
     """(i, f, g, o) = (sig, sig, tanh, sig)(xproj_t + h_{t-1} W_hh^T), c_t = f c_{t-1} + i g,
     h_t = o tanh(c_t); out[t] = [h_t, c_t] (one array: an op has one output).
     Backward through time: dc_t = grad_c + dc_{t+1} f_{t+1} + dh_t o (1 - tanh^2 c_t),
     d pre = (dc g i(1-i), dc c_{t-1} f(1-f), dc i (1-g^2), dh tanh(c) o(1-o))"""
 
     name = "lstm_layer"
+    saved = ("acts", "tanh_c")
 
     def forward(self, xproj, w_hh, h0, c0):
         steps, batch, four_h = xproj.shape
@@ -159,7 +173,8 @@ class LSTMLayer(Function):
             np.tanh(a, out=a)
             a *= scale
             a += shift
-            i, f, g, o = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 2 * hidden:3 * hidden], a[:, 3 * hidden:]
+            i, f = a[:, :hidden], a[:, hidden:2 * hidden]
+            g, o = a[:, 2 * hidden:3 * hidden], a[:, 3 * hidden:]
             c_new = out[t, :, hidden:]
             np.multiply(f, c, out=c_new)
             c_new += i * g
@@ -224,12 +239,13 @@ def gru_steps(xproj, w_hh, b_hh, h0):
     return _stack(outs)
 
 
-class GRULayer(Function):
+class GRULayer(_Recurrence):
     """gh = h_{t-1} W_hh^T + b_hh; r, z = sig(xproj_rz + gh_rz), n = tanh(xproj_n + r gh_n),
     h_t = (1 - z) n + z h_{t-1}.  Backward: dn = dh (1-z), dz = dh (h_{t-1} - n),
     d pre_n = dn (1-n^2), dr = d pre_n gh_n; d gh = (dr r(1-r), dz z(1-z), d pre_n r)"""
 
     name = "gru_layer"
+    saved = ("acts", "gh_n")
 
     def forward(self, xproj, w_hh, b_hh, h0):
         steps, batch, three_h = xproj.shape
