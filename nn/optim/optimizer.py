@@ -7,16 +7,6 @@ import autograd
 from autograd import Tensor
 
 
-class _Required:
-    """Marks an option without a default (it must be given, in the constructor or the group)."""
-
-    def __repr__(self):
-        return "<required>"
-
-
-required = _Required()
-
-
 class Optimizer:
     """Holds parameter groups and per-parameter state; subclasses implement `_step_group`.
 
@@ -63,8 +53,6 @@ class Optimizer:
     def _check_options(self, options):
         """ValueError for options out of range; subclasses extend `_validate`."""
         for key, value in options.items():
-            if value is required:
-                continue
             if key in ("lr", "eps", "weight_decay", "momentum", "lr_decay",
                        "initial_accumulator_value", "dampening", "alpha"):
                 if not isinstance(value, numbers.Real) or isinstance(value, bool):
@@ -110,13 +98,7 @@ class Optimizer:
                              "param group")
         options = {k: v for k, v in param_group.items() if k != "params"}
         self._check_unknown([k for k in options if k != "initial_lr"])
-        group = {}
-        for key, default in self.defaults.items():
-            value = options.get(key, default)
-            if value is required:
-                raise TypeError(f"{type(self).__name__}: option {key!r} is required; give it "
-                                "to the constructor or to every param group")
-            group[key] = value
+        group = {key: options.get(key, default) for key, default in self.defaults.items()}
         if "initial_lr" in options:  # set by a learning-rate scheduler
             group["initial_lr"] = options["initial_lr"]
         self._check_options(group)
@@ -132,7 +114,10 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad.data[...] = 0
+                    if p.grad.data.flags.writeable:
+                        p.grad.data[...] = 0
+                    else:  # a read-only view: replace it rather than write through it
+                        p.grad.data = np.zeros_like(p.grad.data)
                     p.grad._version += 1
 
     def step(self, closure=None):
