@@ -16,17 +16,20 @@ def _to_array(data, dtype):
     """NumPy array from numbers, nested lists, arrays or Tensors (Python floats -> float32)."""
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, np.ndarray):
-        array = data if dtype is None else data.astype(dtype, copy=False)
-    elif isinstance(data, np.generic):
-        array = np.asarray(data, dtype=dtype)
+    if isinstance(data, (np.ndarray, np.generic)):
+        array = np.asarray(data)
+        if dtype is not None and array.dtype.kind in "biuf":  # never parse strings as numbers
+            array = array.astype(dtype, copy=False)
     else:
         try:
-            array = np.asarray(data, dtype=dtype)
+            array = np.asarray(data)
+            if dtype is not None and array.dtype.kind in "biuf":
+                # NOTE: converted from the data again, so an int out of dtype's range raises.
+                array = np.asarray(data, dtype=dtype)
         except (ValueError, TypeError, OverflowError) as err:
-            raise type(err)(
-                f"Tensor: cannot make an array from {type(data).__name__} data ({err}); nested "
-                "lists must be rectangular and hold numbers only") from err
+            raise (ValueError if isinstance(err, OverflowError) else type(err))(
+                f"Tensor: cannot make an array from {type(data).__name__} data ({err}); expected "
+                "numbers (within the dtype's range) or rectangular nested lists of them") from err
         if dtype is None and array.dtype == np.float64:
             array = array.astype(np.float32)  # Python floats become float32, as in PyTorch
     if array.dtype.kind not in "biuf":
