@@ -484,3 +484,18 @@ def test_draw_graph_returns_a_graphviz_digraph_with_options():
     assert isinstance(g, graphviz.Digraph)
     assert "rankdir=TB" in g.source and "cluster_legend" in g.source
     assert "cluster_legend" not in viz.draw_graph(f, legend=False).source
+
+
+def test_clusters_with_nn_layers_and_frames_inside_them():
+    import nn
+
+    ag.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    loss = (model(Tensor(np.ones((2, 3), dtype="float32"))) ** 2).mean()
+    labels = {label for label, _ in cluster_tree(viz.draw_graph(loss, model=model).source)}
+    assert {"Sequential", "0 (Linear)", "1 (ReLU)", "2 (Linear)"} <= labels
+    frames = list(viz.backward_steps(loss, model=model))
+    n_ops = len([k for k in dot_nodes(viz.draw_graph(loss).source) if k.startswith("op")])
+    assert len(frames) == n_ops
+    bias_frames = [fr for fr in frames if "dL/d2.bias" in fr.caption]
+    assert len(bias_frames) == 1 and "summed to (1,)" in bias_frames[0].caption

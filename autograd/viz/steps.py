@@ -72,6 +72,7 @@ def backward_steps(root, params=None, gradient=None, model=None, grad_colors=Fal
     gradients flowing along them, and shows on every value the gradient accumulated so far.
     The user's graph and `.grad`s are left as they were: the pass keeps the graph
     (retain_graph=True) and returns gradients instead of accumulating them into leaves.
+    Hooks registered on tensors (register_hook) do run, as in any backward.
     Keyword arguments go to draw_graph (show_data, rankdir, group_modules, ...).
 
     >>> from autograd import Tensor
