@@ -56,8 +56,13 @@ def softmax(x, axis=-1):
 
 
 def log_softmax(x, axis=-1):
-    """x - logsumexp(x)"""
-    return x - logsumexp(x, axis, keepdims=True)
+    """x - logsumexp(x), computed as (x - m) - log(sum(exp(x - m))) with m = max(x) constant"""
+    # NOTE: subtracting the max first keeps float32 exact near large x: at x = 1000,
+    # x - (1000 + log 3) rounds log 3 to the spacing of 1001 (6e-5).
+    m = Tensor(np.max(x.data, axis=axis, keepdims=True))
+    m.data[~np.isfinite(m.data)] = 0
+    shifted = x - m
+    return shifted - shifted.exp().sum(axis, keepdims=True).log()
 
 
 # ---- activations -----------------------------------------------------------------------
