@@ -207,10 +207,13 @@ class LSTMLayer(_Recurrence):
         d_pre4 = np.empty((steps, batch, 4, hidden), dtype=acts.dtype)
         dh = np.zeros((batch, hidden), dtype=acts.dtype)
         dc = np.zeros((batch, hidden), dtype=acts.dtype)
+        c_grads = g_out[:, :, hidden:].any()  # usually only h is used downstream
         for t in range(steps - 1, -1, -1):
             dh_t = g_out[t, :, :hidden] + dh
-            dc_t = g_out[t, :, hidden:] + dc
-            dc_t += dh_t * through[t]
+            dc_t = dh_t * through[t]
+            dc_t += dc
+            if c_grads:
+                dc_t += g_out[t, :, hidden:]
             d = d_pre4[t]
             np.multiply(dc_t[:, None], coef[t], out=d[:, :3])
             np.multiply(dh_t, coef_o[t], out=d[:, 3])
