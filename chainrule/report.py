@@ -1,44 +1,17 @@
 """The test-set report: accuracy, per-class precision/recall/F1, confusion matrix as text."""
 import numpy as np
 
-
-def _metrics():
-    """nn.metrics when it is there; the small fallback below otherwise."""
-    try:
-        from nn import metrics
-        needed = ("confusion_matrix", "precision", "recall", "f1_score")
-        if all(hasattr(metrics, name) for name in needed):
-            return metrics
-    except ImportError:
-        pass
-    return None
-
-
-def confusion(y_true, y_pred, n_classes):
-    """counts[i, j] = examples of class i predicted as j."""
-    counts = np.zeros((n_classes, n_classes), np.int64)
-    np.add.at(counts, (y_true, y_pred), 1)
-    return counts
+from nn import metrics
 
 
 def classification_report(y_true, y_pred, classes):
     """{'text': table, 'confusion': (C, C) counts, 'summary': numbers for metrics.json}."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     n = len(classes)
-    lib = _metrics()
-    if lib is not None:
-        counts = np.asarray(lib.confusion_matrix(y_true, y_pred, num_classes=n))
-        precision = np.asarray(lib.precision(y_true, y_pred, num_classes=n, average=None), float)
-        recall = np.asarray(lib.recall(y_true, y_pred, num_classes=n, average=None), float)
-        f1 = np.asarray(lib.f1_score(y_true, y_pred, num_classes=n, average=None), float)
-    else:
-        counts = confusion(y_true, y_pred, n)
-        hits = np.diag(counts).astype(float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            precision = np.where(counts.sum(0) > 0, hits / counts.sum(0), 0.0)
-            recall = np.where(counts.sum(1) > 0, hits / counts.sum(1), 0.0)
-            f1 = np.where(precision + recall > 0,
-                          2 * precision * recall / (precision + recall), 0.0)
+    counts = np.asarray(metrics.confusion_matrix(y_true, y_pred, num_classes=n))
+    precision = np.asarray(metrics.precision(y_true, y_pred, average=None, num_classes=n), float)
+    recall = np.asarray(metrics.recall(y_true, y_pred, average=None, num_classes=n), float)
+    f1 = np.asarray(metrics.f1_score(y_true, y_pred, average=None, num_classes=n), float)
     support = counts.sum(axis=1)
     accuracy = float(np.trace(counts) / max(counts.sum(), 1))
     width = max(12, max(len(c) for c in classes) + 2)

@@ -119,27 +119,29 @@ def _identity(config):
 # ---- batches and steps ---------------------------------------------------------------------
 
 def _batches(data, config, epoch):
-    """Index arrays for one epoch, from a generator seeded by (seed, epoch)."""
+    """One epoch of (x, y) batches, shuffled by a generator seeded from (seed, epoch).
+
+    Rows of points and images come through nn.data.DataLoader; text comes as windows of
+    `seq_len` characters (x) and the same windows shifted by one (y), from a random offset.
+    """
     rng = np.random.default_rng([config.seed, epoch, 17])
-    if data.kind == "text":
-        n = len(data.x_train) - config.seq_len - 1
-        if n < 1:
-            raise CLIError(f"the training text has {len(data.x_train)} characters, fewer than "
-                           f"--seq-len {config.seq_len} + 2; lower --seq-len or raise --limit")
-        offset = int(rng.integers(config.seq_len)) % n
-        order = rng.permutation(np.arange(offset, n, config.seq_len))
-    else:
-        order = rng.permutation(len(data.y_train))
-    return [order[i:i + config.batch_size] for i in range(0, len(order), config.batch_size)]
+    if data.kind != "text":
+        from nn.data import DataLoader, TensorDataset
 
-
-def _inputs(data, index, seq_len):
-    """(x, y) arrays for a batch: windows of text, or rows of the arrays."""
-    if data.kind == "text":
-        window = index[:, None] + np.arange(seq_len + 1)[None, :]
+        return DataLoader(TensorDataset(data.x_train, data.y_train),
+                          batch_size=config.batch_size, shuffle=True, generator=rng)
+    n = len(data.x_train) - config.seq_len - 1
+    if n < 1:
+        raise CLIError(f"the training text has {len(data.x_train)} characters, fewer than "
+                       f"--seq-len {config.seq_len} + 2; lower --seq-len or raise --limit")
+    offset = int(rng.integers(config.seq_len)) % n
+    starts = rng.permutation(np.arange(offset, n, config.seq_len))
+    batches = []
+    for i in range(0, len(starts), config.batch_size):
+        window = starts[i:i + config.batch_size, None] + np.arange(config.seq_len + 1)
         chars = data.x_train[window]
-        return chars[:, :-1], chars[:, 1:]
-    return data.x_train[index], data.y_train[index]
+        batches.append((chars[:, :-1], chars[:, 1:]))
+    return batches
 
 
 def _loss_and_logits(model, x, y, kind, state=None):
@@ -151,16 +153,6 @@ def _loss_and_logits(model, x, y, kind, state=None):
         return F.cross_entropy(logits, Tensor(y.reshape(-1))), logits, state
     logits = model(Tensor(x))
     return F.cross_entropy(logits, Tensor(y)), logits, None
-
-
-def _clip_grad_norm(params, max_norm):
-    """Scale all gradients so their joint norm is at most max_norm (LSTMs need it)."""
-    grads = [p.grad.data for p in params if p.grad is not None]
-    total = math.sqrt(sum(float((g.astype(np.float64) ** 2).sum()) for g in grads))
-    if total > max_norm:
-        for g in grads:
-            g *= max_norm / (total + 1e-6)
-    return total
 
 
 def evaluate(model, data, part, seq_len=64):
@@ -338,13 +330,14 @@ def _train_epochs(config, data, model, optimizer, scheduler, state, ckpt_path, l
         bar = _Progress(len(batches), f"epoch {epoch + 1}/{config.epochs}",
                         config.progress == "batches")
         total_loss = total_correct = total_seen = 0.0
-        for index in batches:
-            x, y = _inputs(data, index, config.seq_len)
+        for x, y in batches:
+            if isinstance(x, Tensor):  # the DataLoader gives Tensors, text windows arrays
+                x, y = x.data, y.data
             loss, logits, _ = _loss_and_logits(model, x, y, data.kind)
             optimizer.zero_grad()
             loss.backward()
-            if data.kind == "text":
-                _clip_grad_norm(list(model.parameters()), 5.0)
+            if data.kind == "text":  # one long sequence can blow the gradient up
+                nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             optimizer.step()
             n = y.size
             total_loss += loss.item() * n
@@ -403,12 +396,8 @@ def _finish(config, data, model, state, out, log):
 
     best = state["best"]
     model.load_state_dict(best["weights"])
-    nn_save = getattr(nn, "save", None)
     weights_path = out / "model.npz"
-    if nn_save is not None:
-        nn_save(model.state_dict(), weights_path)
-    else:
-        checkpoint.save(model.state_dict(), weights_path)
+    nn.save(model.state_dict(), weights_path)
     history = state["history"]
     test_loss, test_acc, preds, targets = evaluate(model, data, "test", config.seq_len)
     summary = {"config": asdict(config), "epochs_trained": state["epoch"],
