@@ -1,0 +1,257 @@
+"""Property-based tests (hypothesis): random expression graphs against finite differences and
+PyTorch, algebraic identities of gradients, and shape/dtype invariants."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import autograd as ag
+from autograd import Tensor
+
+try:
+    import torch
+except ImportError:  # the PyTorch comparison is skipped, the rest still runs
+    torch = None
+
+SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+# ---- strategies -------------------------------------------------------------------------
+
+@st.composite
+def broadcastable_shapes(draw, count):
+    """`count` shapes that broadcast together: each drops leading axes or sets some to 1."""
+    full = draw(st.lists(st.integers(1, 3), min_size=0, max_size=3))
+    shapes = []
+    for _ in range(count):
+        drop = draw(st.integers(0, len(full)))
+        shape = [1 if draw(st.booleans()) else n for n in full[drop:]]
+        shapes.append(tuple(shape))
+    return shapes
+
+
+@st.composite
+def axis_for(draw, ndim):
+    """None, one axis (maybe negative) or a tuple of distinct axes."""
+    if ndim == 0:
+        return None
+    kind = draw(st.sampled_from(["none", "int", "tuple"]))
+    if kind == "none":
+        return None
+    if kind == "int":
+        a = draw(st.integers(0, ndim - 1))
+        return a - ndim if draw(st.booleans()) else a
+    axes = draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True))
+    return tuple(a - ndim if draw(st.booleans()) else a for a in axes)
+
+
+def arrays(shape, low=-2.0, high=2.0):
+    return st.lists(st.floats(low, high, allow_nan=False, allow_infinity=False),
+                    min_size=int(np.prod(shape)), max_size=int(np.prod(shape))).map(
+        lambda v: np.array(v, dtype=np.float64).reshape(shape))
+
+
+# ---- random expression graphs -----------------------------------------------------------------
+# Each op is written once against a tiny "library" namespace, so the same program runs on
+# autograd Tensors and on torch tensors. All ops are smooth (no kinks), so finite differences
+# are valid; reductions inside the graph keep their axes, so every node still broadcasts.
+
+def _dims(axis, ndim):
+    return tuple(range(ndim)) if axis is None else axis
+
+
+UNARY = {
+    "sin": lambda x: x.sin(),
+    "tanh": lambda x: x.tanh(),
+    "sigmoid": lambda x: x.sigmoid(),
+    "exp_tanh": lambda x: x.tanh().exp(),
+    "log_1p_sq": lambda x: (x * x + 1).log(),
+    "sqrt_1p_sq": lambda x: (x * x + 1).sqrt(),
+    "square": lambda x: x * x,
+    "scale": lambda x: x * 0.5 - 1.25,
+    "pow_3": lambda x: x ** 3,
+    "reciprocal": lambda x: 1 / (x * x + 1),
+}
+BINARY = {
+    "add": lambda x, y: x + y,
+    "sub": lambda x, y: x - y,
+    "mul": lambda x, y: x * y,
+    "div": lambda x, y: x / (y * y + 0.5),
+}
+
+
+def _ours_reduce(kind, x, axis, keepdims):
+    if kind == "softmax":
+        return x.softmax(-1) if x.ndim else x
+    return getattr(x, kind)(axis, keepdims)
+
+
+def _torch_reduce(kind, x, axis, keepdims):
+    if kind == "softmax":
+        return torch.softmax(x, -1) if x.ndim else x
+    dims = _dims(axis, x.ndim)
+    if kind == "logsumexp":
+        return torch.logsumexp(x, dims, keepdim=keepdims) if x.ndim else x
+    return getattr(x, kind)(dims, keepdim=keepdims) if x.ndim else x
+
+
+REDUCE = ["sum", "mean", "logsumexp", "softmax"]
+
+
+@st.composite
+def programs(draw):
+    n_inputs = draw(st.integers(1, 3))
+    shapes = draw(broadcastable_shapes(n_inputs))
+    inputs = [draw(arrays(s)) for s in shapes]
+    ndims = [len(s) for s in shapes]
+    steps = []
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["unary", "binary", "reduce"]))
+        node = draw(st.integers(0, len(ndims) - 1))
+        if kind == "unary":
+            steps.append(("unary", draw(st.sampled_from(sorted(UNARY))), node))
+            ndims.append(ndims[node])
+        elif kind == "binary":
+            other = draw(st.integers(0, len(ndims) - 1))
+            steps.append(("binary", draw(st.sampled_from(sorted(BINARY))), node, other))
+            ndims.append(max(ndims[node], ndims[other]))
+        else:
+            axis = draw(axis_for(ndims[node]))
+            steps.append(("reduce", draw(st.sampled_from(REDUCE)), node, axis))
+            ndims.append(ndims[node])
+    final_axis = draw(axis_for(ndims[-1]))
+    final_keepdims = draw(st.booleans())
+    return inputs, steps, (final_axis, final_keepdims)
+
+
+def run_program(steps, final, inputs, reduce_fn):
+    nodes = list(inputs)
+    for step in steps:
+        if step[0] == "unary":
+            nodes.append(UNARY[step[1]](nodes[step[2]]))
+        elif step[0] == "binary":
+            nodes.append(BINARY[step[1]](nodes[step[2]], nodes[step[3]]))
+        else:
+            nodes.append(reduce_fn(step[1], nodes[step[2]], step[3], True))
+    axis, keepdims = final
+    # Every input feeds the output (so no gradient is None), with a small weight.
+    out = nodes[-1]
+    for x in inputs:
+        out = out + x * 1e-3
+    return reduce_fn("sum", out, axis, keepdims)
+
+
+@SETTINGS
+@given(programs())
+def test_random_graphs_match_finite_differences(program):
+    inputs, steps, final = program
+    assert ag.gradcheck(lambda *xs: run_program(steps, final, xs, _ours_reduce), inputs,
+                        atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.skipif(torch is None, reason="needs PyTorch")
+@SETTINGS
+@given(programs())
+def test_random_graphs_match_pytorch(program):
+    inputs, steps, final = program
+    ours = [Tensor(a.copy(), requires_grad=True) for a in inputs]
+    theirs = [torch.tensor(a.copy(), requires_grad=True) for a in inputs]
+    out = run_program(steps, final, ours, _ours_reduce)
+    tout = run_program(steps, final, theirs, _torch_reduce)
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-9, atol=1e-12)
+    weight = np.linspace(0.5, 1.5, out.size).reshape(out.shape)
+    grads = ag.grad(out, ours, grad_outputs=Tensor(weight))
+    tgrads = torch.autograd.grad(tout, theirs, grad_outputs=torch.tensor(weight))
+    for g, tg, x in zip(grads, tgrads, ours):
+        assert g.shape == x.shape and g.dtype == x.dtype
+        np.testing.assert_allclose(g.data, tg.numpy(), rtol=1e-9, atol=1e-12)
+
+
+# ---- algebraic identities -----------------------------------------------------------------------
+
+@SETTINGS
+@given(broadcastable_shapes(2).flatmap(lambda s: st.tuples(arrays(s[0]), arrays(s[1]))))
+def test_grad_of_x_times_y_plus_x_is_y_plus_1(xy):
+    x, y = (Tensor(a, requires_grad=True) for a in xy)
+    (gx,) = ag.grad((x * y + x).sum(), [x])
+    # y + 1, summed over the axes along which x was broadcast
+    expected = np.broadcast_to(xy[1] + 1, np.broadcast_shapes(x.shape, y.shape))
+    lead = expected.ndim - x.ndim
+    expected = expected.sum(axis=tuple(range(lead)))
+    expected = expected.sum(axis=tuple(i for i, n in enumerate(x.shape) if n == 1), keepdims=True)
+    np.testing.assert_allclose(gx.data, expected.reshape(x.shape), rtol=1e-12)
+
+
+@SETTINGS
+@given(st.lists(st.integers(1, 3), max_size=3).flatmap(lambda s: arrays(tuple(s), 0.1, 5.0)))
+def test_exp_of_log_has_unit_derivative(x):
+    t = Tensor(x, requires_grad=True)
+    (g,) = ag.grad(t.log().exp().sum(), [t])
+    np.testing.assert_allclose(g.data, np.ones_like(x), rtol=1e-12)
+    (g2,) = ag.grad((t.sqrt() ** 2).sum(), [t])
+    np.testing.assert_allclose(g2.data, np.ones_like(x), rtol=1e-12)
+
+
+@SETTINGS
+@given(st.lists(st.integers(1, 3), max_size=3).flatmap(arrays),
+       st.floats(-3, 3), st.floats(-3, 3))
+def test_gradient_is_linear(x, a, b):
+    t = Tensor(x, requires_grad=True)
+    f, g = t.sin() * t, (t * t).tanh()
+    (lhs,) = ag.grad((f * a + g * b).sum(), [t], retain_graph=True)
+    (df,) = ag.grad(f.sum(), [t], retain_graph=True)
+    (dg,) = ag.grad(g.sum(), [t])
+    np.testing.assert_allclose(lhs.data, a * df.data + b * dg.data, rtol=1e-10, atol=1e-12)
+
+
+@SETTINGS
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=3).flatmap(arrays))
+def test_movement_roundtrips_pass_gradients_through_unchanged(x):
+    t = Tensor(x, requires_grad=True)
+    w = np.arange(x.size, dtype=np.float64).reshape(x.shape)
+    y = t.T.T.reshape(-1).reshape(x.shape).unsqueeze(0).squeeze(0)
+    y = ag.split(ag.concatenate([y, y], axis=-1), 2, axis=-1)[0]
+    (g,) = ag.grad((y * Tensor(w)).sum(), [t])
+    np.testing.assert_allclose(g.data, w)
+
+
+@SETTINGS
+@given(st.integers(1, 5).flatmap(lambda n: st.tuples(
+    st.just(n), st.lists(st.integers(-n, n - 1), min_size=0, max_size=8))))
+def test_indexing_gradient_counts_repeats(n_and_index):
+    n, index = n_and_index
+    t = Tensor(np.zeros(n), requires_grad=True)
+    (g,) = ag.grad(t[np.array(index, dtype=np.int64)].sum(), [t], allow_unused=True)
+    expected = np.zeros(n)
+    np.add.at(expected, np.array(index, dtype=np.int64), 1.0)
+    np.testing.assert_array_equal(g.data, expected)
+
+
+# ---- shape and dtype invariants ------------------------------------------------------------------
+
+@SETTINGS
+@given(programs(), st.sampled_from([np.float32, np.float64]))
+def test_gradients_have_the_shape_and_dtype_of_their_tensors(program, dtype):
+    inputs, steps, final = program
+    ours = [Tensor(a.astype(dtype), requires_grad=True) for a in inputs]
+    out = run_program(steps, final, ours, _ours_reduce)
+    assert out.dtype == dtype
+    out.sum().backward()
+    for x in ours:
+        assert x.grad is not None and x.grad.shape == x.shape and x.grad.dtype == x.dtype
+
+
+@SETTINGS
+@given(broadcastable_shapes(2), st.sampled_from([np.float32, np.float64]),
+       st.sampled_from([np.float32, np.float64]))
+def test_broadcast_gradients_sum_to_each_input_shape(shapes, da, db):
+    a = Tensor(np.ones(shapes[0], da), requires_grad=True)
+    b = Tensor(np.ones(shapes[1], db), requires_grad=True)
+    out = a * b
+    assert out.shape == np.broadcast_shapes(*shapes)
+    out.sum().backward()
+    assert a.grad.shape == a.shape and a.grad.dtype == da
+    assert b.grad.shape == b.shape and b.grad.dtype == db
+    # each element of a was used once per copy broadcast over it
+    np.testing.assert_allclose(a.grad.data.sum() + b.grad.data.sum(), 2 * out.size)
