@@ -16,6 +16,7 @@ RNG = np.random.default_rng(7)
 GEOMETRIES = [
     dict(kernel_size=(3,), stride=(1,), padding=((1, 1),), dilation=(1,)),
     dict(kernel_size=(2,), stride=(3,), padding=((0, 1),), dilation=(2,)),
+    dict(kernel_size=(3,), stride=(3,), padding=((2, 2),), dilation=(1,)),  # pad-only reads
     dict(kernel_size=(2, 3), stride=(1, 2), padding=((1, 0), (1, 2)), dilation=(1, 1)),
     dict(kernel_size=(2, 2), stride=(2, 2), padding=((0, 0), (0, 0)), dilation=(1, 1)),
     dict(kernel_size=(2, 2), stride=(1, 1), padding=((0, 1), (1, 1)), dilation=(2, 1)),

@@ -54,31 +54,53 @@ def _offsets(kernel_size):
     return itertools.product(*(range(k) for k in kernel_size))
 
 
+def _inside(offset, out_shape, size, stride, padding, dilation):
+    """Where kernel offset `offset` reads real input (not padding): (output slices, input
+    slices), or None if it only ever reads padding. Output o reads input o*s + k*d - before."""
+    outs, ins = [], []
+    for k, n, m, s, (before, _), d in zip(offset, out_shape, size, stride, padding, dilation):
+        shift = k * d - before
+        first = max(0, -(shift // s))               # first o with o*s + shift >= 0
+        last = min(n - 1, (m - 1 - shift) // s)     # last o with o*s + shift <= m - 1
+        if last < first:
+            return None
+        start = first * s + shift
+        outs.append(slice(first, last + 1))
+        ins.append(slice(start, start + (last - first) * s + 1, s))
+    return tuple(outs), tuple(ins)
+
+
 def unfold_array(x, kernel_size, stride, padding, dilation):
     """(N, C, *S) -> (N, C, *kernel_size, *out): every window, zero-padded, in one array."""
-    xp = _pad(x, padding)
     out_shape = _out_shape(x.shape[2:], kernel_size, stride, padding, dilation)
-    cols = np.empty(x.shape[:2] + tuple(kernel_size) + out_shape, dtype=x.dtype)
+    padded = any(lo or hi for lo, hi in padding)
+    cols = (np.zeros if padded else np.empty)(x.shape[:2] + tuple(kernel_size) + out_shape,
+                                              dtype=x.dtype)
     # NOTE: one strided copy per kernel offset (prod(kernel_size) of them); measured 2-3x
-    # faster than copying a sliding_window_view in one go, whose innermost axis is the
-    # short kernel axis.
+    # faster than copying a sliding_window_view, whose innermost axis is the short kernel
+    # axis. Padding is never materialised: each offset copies only the part of its
+    # windows that lies inside the input, the rest of `cols` stays zero.
+    every = (slice(None), slice(None))
     for offset in _offsets(kernel_size):
-        cols[(slice(None), slice(None)) + offset] = \
-            xp[(slice(None), slice(None)) + _offset_slices(offset, out_shape, stride, dilation)]
+        inside = _inside(offset, out_shape, x.shape[2:], stride, padding, dilation)
+        if inside is not None:
+            cols[every + offset + inside[0]] = x[every + inside[1]]
     return cols
 
 
 def fold_array(cols, shape, kernel_size, stride, padding, dilation):
     """The adjoint of unfold_array: add every window back into zeros of `shape` (overlaps sum)."""
     nd = len(kernel_size)
-    padded = tuple(m + lo + hi for m, (lo, hi) in zip(shape[2:], padding))
     out_shape = cols.shape[2 + nd:]
-    xp = np.zeros(tuple(shape[:2]) + padded, dtype=cols.dtype)
-    # NOTE: one vectorised add per kernel offset, never a loop over output positions.
+    x = np.zeros(tuple(shape), dtype=cols.dtype)
+    # NOTE: one vectorised add per kernel offset, never a loop over output positions; the
+    # parts of windows that lie in the padding are dropped.
+    every = (slice(None), slice(None))
     for offset in _offsets(kernel_size):
-        target = (slice(None), slice(None)) + _offset_slices(offset, out_shape, stride, dilation)
-        xp[target] += cols[(slice(None), slice(None)) + offset]
-    return _crop(xp, padding)
+        inside = _inside(offset, out_shape, shape[2:], stride, padding, dilation)
+        if inside is not None:
+            x[every + inside[1]] += cols[every + offset + inside[0]]
+    return x
 
 
 # ---- im2col / col2im ---------------------------------------------------------------------
