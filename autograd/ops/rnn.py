@@ -284,21 +284,29 @@ class GRULayer(_Recurrence):
         acts, gh_n = self.acts, self.gh_n
         steps, batch, three_h = acts.shape
         hidden = three_h // 3
-        d_x = np.empty_like(acts)
-        d_h = np.empty_like(acts)
+        a3 = acts.reshape(steps, batch, 3, hidden)
+        r, z, n = a3[:, :, 0], a3[:, :, 1], a3[:, :, 2]
+        h_prev = np.concatenate([h0.data[None], hs[:-1]])
+        # NOTE: the gradient-independent factors for all steps at once, as in LSTMLayer:
+        # d pre_n = dh coef_n, d pre_r = d pre_n coef_r, d pre_z = dh coef_z.
+        coef_n = (1 - z) * (1 - n * n)
+        coef_r = gh_n * r * (1 - r)
+        coef_z = (h_prev - n) * z * (1 - z)
+        d_x = np.empty((steps, batch, 3, hidden), dtype=acts.dtype)
+        d_h = np.empty((steps, batch, 3, hidden), dtype=acts.dtype)
         dh = np.zeros((batch, hidden), dtype=acts.dtype)
         for t in range(steps - 1, -1, -1):
-            a = acts[t]
-            r, z, n = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 2 * hidden:]
-            h_prev = hs[t - 1] if t else h0.data
             dh_t = g_out[t] + dh
             dx, dgh = d_x[t], d_h[t]
-            np.multiply(dh_t * (1 - z), 1 - n * n, out=dx[:, 2 * hidden:])          # d pre_n
-            np.multiply(dx[:, 2 * hidden:] * gh_n[t], r * (1 - r), out=dx[:, :hidden])
-            np.multiply(dh_t * (h_prev - n), z * (1 - z), out=dx[:, hidden:2 * hidden])
-            dgh[:, :2 * hidden] = dx[:, :2 * hidden]
-            np.multiply(dx[:, 2 * hidden:], r, out=dgh[:, 2 * hidden:])
-            dh = dh_t * z + dgh @ w
+            np.multiply(dh_t, coef_n[t], out=dx[:, 2])
+            np.multiply(dx[:, 2], coef_r[t], out=dx[:, 0])
+            np.multiply(dh_t, coef_z[t], out=dx[:, 1])
+            dgh[:, :2] = dx[:, :2]
+            np.multiply(dx[:, 2], r[t], out=dgh[:, 2])
+            dh = dgh.reshape(batch, three_h) @ w
+            dh += dh_t * z[t]
+        d_x = d_x.reshape(steps, batch, three_h)
+        d_h = d_h.reshape(steps, batch, three_h)
         return (_const(d_x) if self.needs[0] else None,
                 _w_hh_grad(d_h, hs, h0.data) if self.needs[1] else None,
                 _const(d_h.sum(axis=(0, 1))) if self.needs[2] else None,
