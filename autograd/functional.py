@@ -12,10 +12,28 @@ def _tensor(x):
 
 
 def _count(x, axis):
-    if axis is None:
+    if axis is None or x.ndim == 0:  # a 0-d tensor accepts axis 0 / -1, as PyTorch: one element
         return x.size
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     return int(np.prod([x.shape[a] for a in axes]))
+
+
+def _axis(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _shift(x, axis):
+    """max(x) over axis (kept), as a constant; 0 where it is not finite (all -inf, empty axis)."""
+    # NOTE: the shift only keeps exp from overflowing; the result and its gradient do not
+    # depend on it, so it is held constant (no graph).
+    data = x.data
+    if data.size == 0 and data.dtype.kind == "f":
+        m = np.max(data, axis=axis, keepdims=True, initial=-np.inf)
+    else:
+        m = np.max(data, axis=axis, keepdims=True)
+    m = np.array(m)  # NOTE: NumPy returns a read-only scalar, not an array, for 0-d input
+    m[~np.isfinite(m)] = 0
+    return Tensor(m)
 
 
 # ---- reductions -----------------------------------------------------------------------
@@ -40,18 +58,26 @@ def var(x, axis=None, keepdims=False, ddof=0):
 
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))), computed as m + log(sum(exp(x - m))) with m = max(x) held constant"""
-    # NOTE: shifting by the max keeps exp from overflowing; the gradient does not depend on m.
-    m = Tensor(np.max(x.data, axis=axis, keepdims=True))
-    m.data[~np.isfinite(m.data)] = 0
+    axis = _axis(axis)
+    m = _shift(x, axis)
     out = (x - m).exp().sum(axis, keepdims=True).log() + m
     if keepdims:
         return out
     return out.reshape(() if axis is None else np.squeeze(m.data, axis=axis).shape)
 
 
+def norm(x):
+    """sqrt(sum(x^2)), the Euclidean (Frobenius) norm of all elements"""
+    # NOTE: at x = 0 the norm is a cone's tip: its gradient x / |x| is 0/0. Use the
+    # subgradient 0, as PyTorch, by keeping the sqrt away from 0 on the branch not taken.
+    squares = (x * x).sum()
+    nonzero = squares.data > 0
+    return where(nonzero, where(nonzero, squares, 1.0).sqrt(), 0.0)
+
+
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along axis, shifted by the max for stability"""
-    e = (x - Tensor(np.max(x.data, axis=axis, keepdims=True))).exp()
+    e = (x - _shift(x, axis)).exp()
     return e / e.sum(axis, keepdims=True)
 
 
@@ -59,9 +85,7 @@ def log_softmax(x, axis=-1):
     """x - logsumexp(x), computed as (x - m) - log(sum(exp(x - m))) with m = max(x) constant"""
     # NOTE: subtracting the max first keeps float32 exact near large x: at x = 1000,
     # x - (1000 + log 3) rounds log 3 to the spacing of 1001 (6e-5).
-    m = Tensor(np.max(x.data, axis=axis, keepdims=True))
-    m.data[~np.isfinite(m.data)] = 0
-    shifted = x - m
+    shifted = x - _shift(x, axis)
     return shifted - shifted.exp().sum(axis, keepdims=True).log()
 
 
@@ -90,12 +114,13 @@ def gelu(x, approximate="none"):
 
 
 def softplus(x, beta=1.0, threshold=20.0):
-    """log(1 + exp(beta x)) / beta, computed as max(z, 0) + log1p(exp(-|z|))"""
-    # NOTE: stable for any x; above `threshold` PyTorch returns x exactly, the formula
-    # differs from it by less than exp(-threshold).
+    """log(1 + exp(beta x)) / beta, computed as max(z, 0) + log1p(exp(-|z|)); x where beta x > threshold"""
+    # NOTE: the formula is stable for any x; the threshold (PyTorch's) switches to the
+    # linear asymptote, exactly as PyTorch does, so values and gradients match it.
     z = x * beta if beta != 1 else x
     out = z.maximum(0.0) + (-z.abs()).exp().log1p()
-    return out * (1.0 / beta) if beta != 1 else out
+    out = out * (1.0 / beta) if beta != 1 else out
+    return where(z.data > threshold, x, out)
 
 
 # ---- functions over several tensors ---------------------------------------------------------
@@ -189,6 +214,8 @@ def split(x, indices_or_sections, axis=0):
 def pad(x, pad_width, value=0.0):
     """Constant padding with NumPy's pad_width: an int, (before, after), or one pair per axis."""
     x = _tensor(x)
+    if x.ndim == 0:
+        return x  # no axis to pad
     width = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
     if (width < 0).any():
         raise ValueError(f"pad: widths must be >= 0, got {pad_width}")

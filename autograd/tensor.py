@@ -454,8 +454,8 @@ class Tensor:
         return Tensor(np.argmin(self.data, axis=axis, keepdims=keepdims))
 
     def norm(self):
-        """The Euclidean (Frobenius) norm of all elements."""
-        return (self * self).sum().sqrt()
+        """The Euclidean (Frobenius) norm of all elements (gradient 0 at 0, as PyTorch)."""
+        return functional.norm(self)
 
     # ---- shape and movement ------------------------------------------------------------
 

@@ -153,6 +153,30 @@ for axis in (-1, 0, 1):
          lambda a, ax=axis: torch.log_softmax(a, ax), normal(3, 4))
 case("softmax 1-D", ag.softmax, lambda a: torch.softmax(a, -1), normal(5))
 
+# ---- edge cases: 0-d tensors, empty axes, list axes, kinks -------------------------------------
+
+SCALAR, EMPTY = np.array(0.7), np.zeros((0, 3))
+case("softmax 0-d", lambda a: a.softmax(-1), lambda a: torch.softmax(a, -1), SCALAR)
+case("log_softmax 0-d", lambda a: a.log_softmax(0), lambda a: torch.log_softmax(a, 0), SCALAR)
+case("logsumexp 0-d", lambda a: a.logsumexp(), lambda a: torch.logsumexp(a, ()), SCALAR)
+case("logsumexp 0-d axis 0", lambda a: a.logsumexp(0), lambda a: torch.logsumexp(a, 0), SCALAR)
+case("mean 0-d axis 0", lambda a: a.mean(0), lambda a: a.mean(0), SCALAR)
+case("max 0-d axis -1", lambda a: a.max(-1, True), lambda a: torch.amax(a, -1, True), SCALAR)
+case("softmax over an empty axis", lambda a: a.softmax(0), lambda a: torch.softmax(a, 0), EMPTY)
+case("log_softmax of empty rows", lambda a: a.log_softmax(-1), lambda a: torch.log_softmax(a, -1), EMPTY)
+case("logsumexp over an empty axis", lambda a: a.logsumexp(1), lambda a: torch.logsumexp(a, 1), EMPTY)
+case("matmul with an empty inner axis", lambda a: a.T @ a, lambda a: a.T @ a, EMPTY)
+case("logsumexp list axis", lambda a: a.logsumexp([0, -1]), lambda a: torch.logsumexp(a, [0, -1]), normal(2, 3))
+case("mean list axis", lambda a: a.mean([0, -1], True), lambda a: a.mean([0, -1], True), normal(2, 3))
+case("var list axis", lambda a: a.var([1, 0], ddof=1), lambda a: a.var([1, 0]), normal(2, 3))
+case("max list axis", lambda a: a.max([0, 1]), lambda a: torch.amax(a, [0, 1]), distinct(2, 3))
+case("norm", lambda a: a.norm(), torch.linalg.norm, normal(3, 4))
+case("norm at 0 has gradient 0", lambda a: (a * 0).norm(), lambda a: torch.linalg.norm(a * 0), normal(3))
+case("softplus threshold", lambda a: a.softplus(beta=2.0, threshold=1.0),
+     lambda a: F.softplus(a, beta=2.0, threshold=1.0), np.linspace(-1, 2, 7))
+case("logsumexp with -inf", lambda a: (a.log()).logsumexp(), lambda a: torch.logsumexp(a.log(), 0),
+     np.array([0.0, 1.0, 2.0]))
+
 for axis in (None, 0, -1):
     for keepdims in (False, True):
         case(f"argmax axis={axis} keepdims={keepdims}", lambda a, ax=axis, k=keepdims: a.argmax(ax, k),
@@ -229,7 +253,19 @@ for sa, sb in [((3, 4), (4, 2)), ((2, 3, 4), (4, 5)), ((4,), (4,)), ((4,), (4, 2
 case("matmul function", ag.matmul, torch.matmul, normal(2, 3), normal(3, 2))
 case("rmatmul with ndarray", lambda b: np.eye(3) @ b, lambda b: torch.eye(3, dtype=b.dtype) @ b, normal(3, 2),
      f32=False)
-case("norm", lambda a: a.norm(), torch.linalg.norm, normal(3, 4))
+
+
+
+def test_mean_over_zero_elements_is_an_error_not_nan():
+    # PyTorch returns NaN here; a loud error names the shape and axis instead.
+    with pytest.raises(ValueError, match=r"mean.*\(0, 3\).*axis 0"):
+        ag.Tensor(EMPTY).mean(axis=0)
+
+
+def test_pad_of_a_0d_tensor_is_the_tensor():
+    x = ag.Tensor(np.array(2.0), requires_grad=True)
+    assert ag.pad(x, 1) is x
+
 
 # ---- mixed with NumPy operands --------------------------------------------------------------
 
