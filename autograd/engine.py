@@ -1,4 +1,6 @@
 """The backward pass: one iterative walk over the graph in reverse topological order."""
+import operator
+
 import numpy as np
 
 from .function import _check_finite, _fingerprint
@@ -7,6 +9,7 @@ from .ops import Cast, SumTo
 from .tensor import Tensor
 
 
+_version_of = operator.attrgetter("_version")
 _EMIT = object()  # stack marker: the tensor below it has had all its parents ordered
 
 
@@ -111,8 +114,11 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
                 _accumulate_grad(t, g, create_graph)
             if node is None:
                 continue
-            if node.versions is not None or t._version or node.fingerprints is not None:
-                _check_saved(node, t)
+            versions = node.versions
+            if ((versions is not None
+                 and (node.bases is not None or tuple(map(_version_of, node.inputs)) != versions))
+                    or t._version or node.fingerprints is not None):
+                _check_saved(node, t)  # NOTE: only when the cheap test above sees a change
             input_grads = node.backward(g, t)
             if on_step is not None:
                 on_step(t, g, node, input_grads)

@@ -99,10 +99,12 @@ class Function:
             else:
                 fn.needs = tuple([t.requires_grad for t in inputs])
             if cls.saves_inputs:
-                if n == 2 and not (inputs[0]._version or inputs[1]._version):
-                    fn.versions = _ZEROS2
-                elif n == 1 and not inputs[0]._version:
-                    fn.versions = _ZEROS1
+                if n == 2:
+                    a, b = inputs[0]._version, inputs[1]._version
+                    fn.versions = (a, b) if a or b else _ZEROS2
+                elif n == 1:
+                    a = inputs[0]._version
+                    fn.versions = (a,) if a else _ZEROS1
                 else:
                     fn.versions = tuple([t._version for t in inputs])
                 for t in inputs:

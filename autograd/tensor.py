@@ -266,30 +266,32 @@ class Tensor:
         return self._inplace(other, Tensor.__truediv__, "/=")
 
     # ---- arithmetic operators -------------------------------------------------------------
+    # NOTE: `type(other) is Tensor` first: it skips a call to _lift on the common path (a
+    # Parameter or a number still goes through _lift, which returns Tensors unchanged).
 
     def __add__(self, other):
-        return Add.apply(self, _lift(other, self))
+        return Add.apply(self, other if type(other) is Tensor else _lift(other, self))
 
     def __radd__(self, other):
-        return Add.apply(_lift(other, self), self)
+        return Add.apply(other if type(other) is Tensor else _lift(other, self), self)
 
     def __sub__(self, other):
-        return Sub.apply(self, _lift(other, self))
+        return Sub.apply(self, other if type(other) is Tensor else _lift(other, self))
 
     def __rsub__(self, other):
-        return Sub.apply(_lift(other, self), self)
+        return Sub.apply(other if type(other) is Tensor else _lift(other, self), self)
 
     def __mul__(self, other):
-        return Mul.apply(self, _lift(other, self))
+        return Mul.apply(self, other if type(other) is Tensor else _lift(other, self))
 
     def __rmul__(self, other):
-        return Mul.apply(_lift(other, self), self)
+        return Mul.apply(other if type(other) is Tensor else _lift(other, self), self)
 
     def __truediv__(self, other):
-        return Div.apply(self, _lift(other, self))
+        return Div.apply(self, other if type(other) is Tensor else _lift(other, self))
 
     def __rtruediv__(self, other):
-        return Div.apply(_lift(other, self), self)
+        return Div.apply(other if type(other) is Tensor else _lift(other, self), self)
 
     def __neg__(self):
         return Neg.apply(self)
@@ -547,17 +549,33 @@ def _data(x):
 
 
 def _lift(x, like):
-    """A Tensor from an operand: Python numbers take `like`'s float dtype (or float32)."""
+    """A Tensor from an operand: a Python number takes `like`'s dtype when `like` is float;
+    with an integer or bool tensor, an int takes its int dtype and a float gives float64
+    (NumPy 2's rule for Python scalars; see docs/dtypes.md)."""
     if isinstance(x, Tensor):
         return x
     if isinstance(x, (int, float)) and not isinstance(x, bool):
         kind = like.data.dtype.kind
         if kind == "f":
-            return Tensor(np.array(x, dtype=like.data.dtype))
+            return _wrap(np.array(x, dtype=like.data.dtype))
         if isinstance(x, float):
-            return Tensor(np.array(x, dtype=np.float32))
+            return Tensor(np.array(x, dtype=np.float64))
         return Tensor(np.array(x, dtype=like.data.dtype if kind in "iu" else np.int64))
     return Tensor(x)
+
+
+def _wrap(array):
+    """A constant Tensor around an array made just now (Tensor() without its checks)."""
+    t = Tensor.__new__(Tensor)
+    t.data = array
+    t.grad = None
+    t.requires_grad = False
+    t._ctx = None
+    t._hooks = None
+    t._version = 0
+    t.name = None
+    t._retains_grad = False
+    return t
 
 
 def _axis(axis):
