@@ -152,11 +152,15 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
 
 def _accumulate_grad(t, g, create_graph):
     if create_graph:
-        t.grad = g if t.grad is None else t.grad + g
+        # NOTE: `g + 0` is a fresh buffer on the same graph: .grad must never alias a tensor
+        # that the graph or another leaf holds (add hands one gradient object to both inputs).
+        t.grad = g + 0 if t.grad is None else t.grad + g
     elif t.grad is None:
         t.grad = Tensor(np.array(g.data, copy=True))  # own buffer: optimizers update it in place
-    else:
+    elif t.grad._ctx is None and t.grad.data.flags.writeable:
         t.grad.data += g.data
+    else:  # left by backward(create_graph=True): part of a graph, never written in place
+        t.grad = Tensor(t.grad.data + g.data)
 
 
 def _check_saved(node, out):

@@ -76,6 +76,28 @@ def test_grad_of_a_leaf_is_a_fresh_buffer():
     np.testing.assert_allclose(x.grad.data, [2.0, 2.0])
 
 
+def test_create_graph_grads_never_alias_and_accept_later_accumulation():
+    # add hands one gradient object to both inputs; each leaf must still own its .grad.
+    x, y = leaf([1.0, 1.0, 1.0]), leaf([1.0, 1.0, 1.0])
+    (x + y).sum().backward(create_graph=True)
+    assert x.grad is not y.grad
+    (x * 5).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [6.0, 6.0, 6.0])
+    np.testing.assert_allclose(y.grad.data, [1.0, 1.0, 1.0])
+    w = leaf([1.0, 2.0])
+    (w * w).sum().backward(create_graph=True)
+    kept = w.grad
+    assert kept.grad_fn is not None
+    (w * 3).sum().backward()  # plain accumulation onto a grad that is part of a graph
+    np.testing.assert_allclose(w.grad.data, [5.0, 7.0])
+    np.testing.assert_allclose(kept.data, [2.0, 4.0])  # not written through
+    z = leaf([1.0, 2.0])
+    z.sum().backward(create_graph=True)  # the sum's gradient is a broadcast (read-only) view
+    z.grad.zero_()
+    z.sum().backward()
+    np.testing.assert_allclose(z.grad.data, [1.0, 1.0])
+
+
 # ---- grad modes ----------------------------------------------------------------------------
 
 def test_no_grad_and_enable_grad_as_context_managers_nest():
