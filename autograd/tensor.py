@@ -409,7 +409,11 @@ class Tensor:
 
     def astype(self, dtype):
         dtype = np.dtype(dtype)
-        return self if dtype == self.dtype else Cast.apply(self, dtype=dtype)
+        if dtype == self.dtype:
+            return self
+        if dtype.kind != "f":  # rounding to integers or bools has no gradient: cut the graph
+            return Tensor(self.data.astype(dtype))
+        return Cast.apply(self, dtype=dtype)
 
     def float(self):
         return self.astype(np.float32)

@@ -599,6 +599,14 @@ def test_constructor_dtype_rules(data, dtype, expected):
     assert Tensor(data, dtype=dtype).dtype == expected
 
 
+def test_casting_to_integers_cuts_the_graph():
+    x = leaf([1.7, -2.2])
+    i = x.astype("int64")
+    assert i.dtype == np.int64 and not i.requires_grad and i.grad_fn is None
+    y = x.astype("float32")
+    assert y.requires_grad and y.grad_fn.name == "cast"
+
+
 def test_constructor_rejects_ragged_and_non_numeric_data():
     with pytest.raises(ValueError, match="rectangular"):
         Tensor([[1.0], [1.0, 2.0]])

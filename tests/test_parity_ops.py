@@ -55,6 +55,8 @@ case("pow zero base", lambda a, b: a ** b, lambda a, b: a ** b, np.array([0.0, 0
 for p in (2, 3, 0.5, -1, -2.5, 0, 1):
     case(f"pow scalar {p}", lambda a, p=p: a ** p, lambda a, p=p: a ** p, positive(2, 3))
 case("pow scalar 0 at 0", lambda a: a ** 0, lambda a: a ** 0, np.array([0.0, 1.0]))
+case("pow tensor exponent 0 at base 0", lambda a, b: a ** b, lambda a, b: a ** b,
+     np.array([0.0, 2.0, 0.0]), np.array([0.0, 0.0, 2.0]))
 case("rpow", lambda a: 2.5 ** a, lambda a: 2.5 ** a, normal(3))
 case("reflected number ops", lambda a: (1 - a) * 2 + 3 / (a + 5) - (2 * a) / 4,
      lambda a: (1 - a) * 2 + 3 / (a + 5) - (2 * a) / 4, normal(2, 2))

@@ -115,8 +115,13 @@ class Pow(Function):
 
     def backward(self, grad, out):
         a, b = self.inputs
-        ga = grad * b * a ** (b - 1) if self.needs[0] else None
-        gb = None
+        ga = gb = None
+        if self.needs[0]:
+            ga = grad * b * a ** (b - 1)
+            flat = b.data == 0
+            if flat.any():
+                # NOTE: where b == 0, a^b = 1 is flat in a, also at a = 0 (not 0 * 0^-1 = NaN).
+                ga = Where.apply(_const(flat), _const(np.zeros((), ga.dtype)), ga)
         if self.needs[1]:
             # NOTE: where a == 0 and b >= 0, a^b is flat in b from the right: use 0, not 0*log(0).
             zero = _const((a.data == 0) & (b.data >= 0))
