@@ -244,6 +244,8 @@ class Sigmoid(Function):
     saves_output = True
 
     def forward(self, x):
+        if x.dtype.kind in "biu":  # as exp: the smallest float that holds them (-|x| would wrap)
+            x = x.astype(np.result_type(x.dtype, np.float16))
         e = np.exp(-np.abs(x))
         return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
