@@ -102,6 +102,9 @@ class RNNBase(Module):
             raise ValueError(f"{self!r}: expected input with input_size={self.input_size} "
                              f"features on the last axis, got input of shape {input.shape}")
         steps, batch = x.shape[:2]
+        if steps == 0:
+            raise ValueError(f"{self!r}: the input sequence is empty (shape {input.shape}); "
+                             "expected at least one time step")
         directions = 2 if self.bidirectional else 1
         expected = (self.num_layers * directions, batch, self.hidden_size)
         lstm = self.mode == "LSTM"

@@ -207,6 +207,11 @@ def test_wrong_h0_shape_names_the_expected_shape():
         nn.LSTM(3, 4)(ag.zeros(5, 2, 3), ag.zeros(1, 2, 4))
 
 
+def test_empty_sequence_is_refused():
+    with pytest.raises(ValueError, match="sequence is empty"):
+        nn.GRU(3, 4)(ag.zeros(0, 2, 3))
+
+
 def test_cell_input_size_mismatch():
     with pytest.raises(ValueError, match=r"LSTMCell\(3, 4\).*\(batch, 3\).*\(2, 5\)"):
         nn.LSTMCell(3, 4)(ag.zeros(2, 5))
