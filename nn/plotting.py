@@ -82,11 +82,13 @@ def decision_boundary(predict, x, y, ax=None, steps=150, pad=0.5, threshold=0.0,
     return ax
 
 
-def show_images(images, titles=None, ncols=8, cmap="gray", size=1.3, suptitle=None):
+def show_images(images, titles=None, ncols=8, cmap="gray", size=1.3, suptitle=None,
+                symmetric=False):
     """A grid of images (n, H, W), (n, 1, H, W) or (n, 3, H, W), each with an optional title.
 
-    Each image is scaled to its own range (so weights and feature maps show their pattern).
-    Returns the matplotlib Figure.
+    Each image is scaled to its own range (so weights and feature maps show their pattern);
+    with `symmetric` the range is -max|x|..max|x|, so 0 is the middle colour of a diverging
+    map such as "bwr". Returns the matplotlib Figure.
     """
     plt = _pyplot()
     images = _numpy(images)
@@ -107,7 +109,9 @@ def show_images(images, titles=None, ncols=8, cmap="gray", size=1.3, suptitle=No
     for k, ax in enumerate(axes.ravel()):
         ax.axis("off")
         if k < n:
-            ax.imshow(images[k], cmap=cmap)
+            top = float(np.abs(images[k]).max()) or 1.0
+            limits = dict(vmin=-top, vmax=top) if symmetric else {}
+            ax.imshow(images[k], cmap=cmap, **limits)
             if titles is not None:
                 ax.set_title(str(titles[k]), fontsize=7)
     if suptitle:

@@ -74,6 +74,8 @@ def test_show_images_one_panel_per_image_with_titles():
     drawn = [ax for ax in axes if ax.images]
     assert [ax.get_title() for ax in drawn] == list("abcde")
     np.testing.assert_array_equal(drawn[4].images[0].get_array(), images[4, 0])
+    signed = plotting.show_images(np.array([[[-1.0, 3.0]], [[0.5, 2.0]]]), symmetric=True)
+    assert [ax.images[0].get_clim() for ax in signed.axes] == [(-3.0, 3.0), (-2.0, 2.0)]
     with pytest.raises(ValueError, match="2 titles for 5 images"):
         plotting.show_images(images, titles=["a", "b"])
     with pytest.raises(ValueError, match="expected images"):
