@@ -120,16 +120,22 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
                     or t._version or node.fingerprints is not None):
                 _check_saved(node, t)  # NOTE: only when the cheap test above sees a change
             input_grads = node.backward(g, t)
+            if type(input_grads) is not tuple or len(input_grads) != len(node.inputs):
+                input_grads = _rule_output(node, input_grads)
             if on_step is not None:
                 on_step(t, g, node, input_grads)
             for i, (parent, pg) in enumerate(zip(node.inputs, input_grads)):
                 if pg is None or not parent.requires_grad:
                     continue
+                if type(pg) is not Tensor and not isinstance(pg, Tensor):
+                    raise TypeError(f"backward of op '{node.name}' returned {type(pg).__name__} "
+                                    f"for its input {i}; a rule returns Tensors (or None), built "
+                                    "with Tensor ops so that create_graph can differentiate them")
                 # NOTE: .data's shape and dtype directly (no property calls); dtypes of the
                 # same kind are usually the same object, so `is` settles most comparisons.
                 pdata = parent.data
                 if pg.data.shape != pdata.shape:
-                    pg = SumTo.apply(pg, shape=pdata.shape)
+                    pg = _unbroadcast(node, i, pg, pdata.shape)
                 if pg.data.dtype is not pdata.dtype and pg.data.dtype != pdata.dtype:
                     pg = Cast.apply(pg, dtype=pdata.dtype)
                 if anomaly:
@@ -148,6 +154,30 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
     if wanted is not None:
         return [wanted[id(t)] for t in inputs]
     return None
+
+
+def _rule_output(node, input_grads):
+    """A rule's result as a tuple of one gradient per input, or a loud error naming the op."""
+    n = len(node.inputs)
+    if isinstance(input_grads, list) and len(input_grads) == n:
+        return tuple(input_grads)
+    got = (f"{len(input_grads)} value(s)" if isinstance(input_grads, (tuple, list))
+           else type(input_grads).__name__)
+    raise TypeError(f"backward of op '{node.name}' returned {got}; it must return a tuple of "
+                    f"{n} gradient(s), one Tensor (or None) per input, e.g. `return (grad * 2,)`")
+
+
+def _unbroadcast(node, i, pg, shape):
+    """Sum a broadcast-shaped gradient back to its input's shape (the one place this happens)."""
+    try:
+        fits = np.broadcast_shapes(shape, pg.shape) == pg.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"backward of op '{node.name}' returned a gradient of shape {pg.shape} "
+                         f"for its input {i} of shape {shape}; a rule must return the input's "
+                         "shape, or a shape that the input broadcasts to")
+    return SumTo.apply(pg, shape=shape)
 
 
 def _accumulate_grad(t, g, create_graph):

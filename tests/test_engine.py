@@ -577,6 +577,42 @@ def test_custom_function_without_backward_names_itself():
         y.backward()
 
 
+@pytest.mark.parametrize("rule, error, pattern", [
+    (lambda g: (g[:2],), ValueError, r"op 'broken'.*shape \(2,\) for its input 0 of shape \(3,\)"),
+    (lambda g: g, TypeError, r"op 'broken' returned Tensor; it must return a tuple of 1"),
+    (lambda g: (g, g), TypeError, r"op 'broken' returned 2 value\(s\)"),
+    (lambda g: (g.data,), TypeError, r"op 'broken' returned ndarray for its input 0"),
+])
+def test_a_broken_custom_rule_is_reported_naming_the_op(rule, error, pattern):
+    class Broken(Function):
+        name = "broken"
+
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, grad, out):
+            return rule(grad)
+
+    x = leaf([1.0, 2.0, 3.0])
+    with pytest.raises(error, match=pattern):
+        Broken.apply(x).sum().backward()
+
+
+def test_a_rule_may_return_a_list_and_broadcast_shaped_gradients():
+    class Spread(Function):
+        name = "spread"
+
+        def forward(self, x):
+            return x.sum()
+
+        def backward(self, grad, out):
+            return [grad * Tensor(np.ones((4, 3)))]  # broadcast shape: the engine sums it back
+
+    x = leaf([1.0, 2.0, 3.0])
+    Spread.apply(x).backward()
+    np.testing.assert_allclose(x.grad.data, [4.0, 4.0, 4.0])
+
+
 # ---- Tensor basics ---------------------------------------------------------------------------
 
 def test_integer_and_bool_tensors_cannot_require_grad():
