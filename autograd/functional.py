@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from .ops import Concatenate, Erf, MatMul, Maximum, Minimum, Pad, Where
-from .tensor import Tensor, _lift
+from .tensor import Tensor, _check_axis, _lift
 
 
 def _tensor(x):
@@ -20,6 +20,13 @@ def _count(x, axis):
 
 def _axis(axis):
     return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _check_axes(op, x, axis):
+    """IndexError naming `op` for an axis out of range (a 0-d tensor accepts 0 and -1)."""
+    if axis is not None:
+        for a in (axis if isinstance(axis, (tuple, list)) else (axis,)):
+            _check_axis(op, a, max(x.ndim, 1))
 
 
 def _shift(x, axis):
@@ -40,6 +47,7 @@ def _shift(x, axis):
 
 def mean(x, axis=None, keepdims=False):
     """sum(x) / n"""
+    _check_axes("mean", x, axis)
     n = _count(x, axis)
     if n == 0:
         raise ValueError(f"mean: cannot average over zero elements (shape {x.shape}, axis {axis})")
@@ -48,6 +56,7 @@ def mean(x, axis=None, keepdims=False):
 
 def var(x, axis=None, keepdims=False, ddof=0):
     """mean((x - mean(x))^2), with n - ddof in the denominator"""
+    _check_axes("var", x, axis)
     n = _count(x, axis)
     if n - ddof <= 0:
         raise ValueError(f"var: {n} element(s) over axis {axis} with ddof={ddof}; it needs more "
@@ -59,6 +68,7 @@ def var(x, axis=None, keepdims=False, ddof=0):
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))), computed as m + log(sum(exp(x - m))) with m = max(x) held constant"""
     axis = _axis(axis)
+    _check_axes("logsumexp", x, axis)
     m = _shift(x, axis)
     out = (x - m).exp().sum(axis, keepdims=True).log() + m
     if keepdims:
@@ -77,6 +87,7 @@ def norm(x):
 
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along axis, shifted by the max for stability"""
+    _check_axes("softmax", x, axis)
     e = (x - _shift(x, axis)).exp()
     return e / e.sum(axis, keepdims=True)
 
@@ -85,6 +96,7 @@ def log_softmax(x, axis=-1):
     """x - logsumexp(x), computed as (x - m) - log(sum(exp(x - m))) with m = max(x) constant"""
     # NOTE: subtracting the max first keeps float32 exact near large x: at x = 1000,
     # x - (1000 + log 3) rounds log 3 to the spacing of 1001 (6e-5).
+    _check_axes("log_softmax", x, axis)
     shifted = x - _shift(x, axis)
     return shifted - shifted.exp().sum(axis, keepdims=True).log()
 
@@ -174,6 +186,9 @@ def concatenate(tensors, axis=0):
     if not tensors:
         raise ValueError("concatenate: needs at least one tensor")
     ndim = tensors[0].ndim
+    if ndim == 0:
+        raise ValueError("concatenate: 0-d tensors have no axis to join along; use stack")
+    _check_axis("concatenate", axis, ndim)
     for t in tensors:
         if t.ndim != ndim or t.shape[:axis % ndim] + t.shape[axis % ndim + 1:] != \
                 tensors[0].shape[:axis % ndim] + tensors[0].shape[axis % ndim + 1:]:
@@ -190,6 +205,7 @@ def stack(tensors, axis=0):
     tensors = [_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
+    _check_axis("stack", axis, tensors[0].ndim + 1)
     shapes = {t.shape for t in tensors}
     if len(shapes) != 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
@@ -198,7 +214,7 @@ def stack(tensors, axis=0):
 
 def split(x, indices_or_sections, axis=0):
     """Split along axis, as numpy.split (a number of equal sections, or split points)."""
-    n = x.shape[axis]
+    n = x.shape[_check_axis("split", axis, x.ndim)]
     if isinstance(indices_or_sections, int):
         if n % indices_or_sections:
             raise ValueError(f"split: axis {axis} of length {n} does not divide into "

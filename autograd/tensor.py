@@ -480,10 +480,15 @@ class Tensor:
         elif len(axes) == 2 and self.ndim >= 2:
             # PyTorch's transpose(dim0, dim1): swap two axes. On a matrix this also makes
             # NumPy's transpose(1, 0) a swap; NumPy's identity transpose(0, 1) is not kept.
+            a0, a1 = (_check_axis("transpose", a, self.ndim) for a in axes)
             swap = list(range(self.ndim))
-            swap[axes[0]], swap[axes[1]] = swap[axes[1]], swap[axes[0]]
+            swap[a0], swap[a1] = swap[a1], swap[a0]
             axes = tuple(swap)
-        return Transpose.apply(self, axes=tuple(a % self.ndim for a in axes) if axes else axes)
+        elif len(axes) != self.ndim:
+            raise ValueError(f"transpose: expected {self.ndim} axes (or 2 to swap) for a tensor "
+                             f"of shape {self.shape}, got {axes}")
+        return Transpose.apply(self, axes=tuple(_check_axis("transpose", a, self.ndim)
+                                                for a in axes))
 
     def permute(self, *axes):
         axes = _shape_arg(axes)
@@ -514,6 +519,9 @@ class Tensor:
     def expand(self, *shape):
         shape = _shape_arg(shape)
         lead = len(shape) - self.ndim
+        if lead < 0:
+            raise ValueError(f"expand: cannot expand shape {self.shape} to {shape}, which has "
+                             "fewer axes; new axes can only be added in front")
         shape = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
         if shape == self.shape:
             return self
@@ -524,7 +532,7 @@ class Tensor:
     def flatten(self, start_axis=0, end_axis=-1):
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = start_axis % self.ndim, end_axis % self.ndim
+        start, end = (_check_axis("flatten", a, self.ndim) for a in (start_axis, end_axis))
         shape = self.shape[:start] + (-1,) + self.shape[end + 1:]
         if self.size == 0:
             shape = self.shape[:start] + (int(np.prod(self.shape[start:end + 1])),) + self.shape[end + 1:]

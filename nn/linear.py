@@ -40,6 +40,9 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
+        for name, n in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+                raise ValueError(f"Linear: {name} must be an int >= 0, got {n!r}")
         self.in_features = in_features
         self.out_features = out_features
         self.weight = _empty((out_features, in_features), dtype)
