@@ -159,12 +159,15 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
 def _rule_output(node, input_grads):
     """A rule's result as a tuple of one gradient per input, or a loud error naming the op."""
     n = len(node.inputs)
-    if isinstance(input_grads, list) and len(input_grads) == n:
-        return tuple(input_grads)
+    if isinstance(input_grads, (tuple, list)) and len(input_grads) <= n \
+            and not any(node.needs[len(input_grads):]):
+        # Trailing inputs that need no gradient (integer targets, masks) may be left out.
+        return tuple(input_grads) + (None,) * (n - len(input_grads))
     got = (f"{len(input_grads)} value(s)" if isinstance(input_grads, (tuple, list))
            else type(input_grads).__name__)
-    raise TypeError(f"backward of op '{node.name}' returned {got}; it must return a tuple of "
-                    f"{n} gradient(s), one Tensor (or None) per input, e.g. `return (grad * 2,)`")
+    raise TypeError(f"backward of op '{node.name}' returned {got} for its {n} input(s); it must "
+                    "return a tuple of one gradient (a Tensor, or None) per input, e.g. "
+                    "`return (grad * 2,)`")
 
 
 def _unbroadcast(node, i, pg, shape):

@@ -579,7 +579,7 @@ def test_custom_function_without_backward_names_itself():
 
 @pytest.mark.parametrize("rule, error, pattern", [
     (lambda g: (g[:2],), ValueError, r"op 'broken'.*shape \(2,\) for its input 0 of shape \(3,\)"),
-    (lambda g: g, TypeError, r"op 'broken' returned Tensor; it must return a tuple of 1"),
+    (lambda g: g, TypeError, r"op 'broken' returned Tensor for its 1 input\(s\); it must return a tuple"),
     (lambda g: (g, g), TypeError, r"op 'broken' returned 2 value\(s\)"),
     (lambda g: (g.data,), TypeError, r"op 'broken' returned ndarray for its input 0"),
 ])
@@ -596,6 +596,23 @@ def test_a_broken_custom_rule_is_reported_naming_the_op(rule, error, pattern):
     x = leaf([1.0, 2.0, 3.0])
     with pytest.raises(error, match=pattern):
         Broken.apply(x).sum().backward()
+
+
+def test_a_rule_may_leave_out_trailing_inputs_that_need_no_gradient():
+    class Scale(Function):
+        name = "scale"
+
+        def forward(self, x, k):
+            return x * k
+
+        def backward(self, grad, out):
+            return (grad * self.inputs[1],)  # k is a constant: no entry for it
+
+    x, k = leaf([1.0, 2.0]), Tensor(np.array([3.0, 4.0]))
+    Scale.apply(x, k).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [3.0, 4.0])
+    with pytest.raises(TypeError, match=r"op 'scale' returned 1 value\(s\) for its 2 input"):
+        Scale.apply(x, leaf([3.0, 4.0])).sum().backward()
 
 
 def test_a_rule_may_return_a_list_and_broadcast_shaped_gradients():

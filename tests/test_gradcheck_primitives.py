@@ -11,6 +11,7 @@ import pytest
 
 import autograd as ag
 from autograd import Tensor, gradcheck
+from autograd.ops import CrossEntropy, Linear
 from autograd.ops import (PRIMITIVES, Abs, Add, BroadcastTo, Cast, Clip, Concatenate, Cos,
                           Div, Erf, Exp, Fold, GetItem, GRULayer, Log, Log1p, LSTMLayer, MatMul,
                           Max, Maximum, MaxPool, Min, Minimum, Mul, Neg, Pad, Pow, PowScalar,
@@ -371,7 +372,45 @@ CASES = {
     RNNLayer: lambda: itertools.chain(_recurrent_cases(RNNLayer, 1, (("nonlinearity", "tanh"),))(),
                                       _recurrent_cases(RNNLayer, 1, (("nonlinearity", "relu"),))()),
     LSTMLayer: _recurrent_cases(LSTMLayer, 4), GRULayer: _recurrent_cases(GRULayer, 3),
+    # fused (tests/test_fused_ops.py holds their composite and PyTorch parity tests)
+    Linear: lambda: _fused_cases("linear"), CrossEntropy: lambda: _fused_cases("cross_entropy"),
 }
+
+
+def _fused_cases(which):
+    from test_fused_ops import gradcheck_cases
+
+    return gradcheck_cases(which)
+
+
+def _linear_cases(op):
+    def cases():
+        for x_shape in ((3, 4), (2, 3, 4), (4,), (1, 4)):
+            for bias in (True, False):
+                label = f"Linear{x_shape} bias={bias}"
+                rng = _rng(label)
+                inputs = [rng.standard_normal(x_shape), rng.standard_normal((5, 4))]
+                if bias:
+                    inputs.append(rng.standard_normal(5))
+                yield label, (lambda *ts: op.apply(*ts)), inputs
+    return cases
+
+
+def _cross_entropy_cases(op):
+    def cases():
+        for reduction in ("mean", "sum", "none"):
+            label = f"CrossEntropy {reduction}"
+            rng = _rng(label)
+            target = np.array([0, 2, 2, 1])
+            yield (label, (lambda x, t, r=reduction: op.apply(x, t, reduction=r)),
+                   [rng.standard_normal((4, 3)) * 3, target])
+    return cases
+
+
+# Fused primitives that another change may register: covered as soon as they exist.
+for _name, _make in (("Linear", _linear_cases), ("CrossEntropy", _cross_entropy_cases)):
+    if hasattr(ag.ops, _name):
+        CASES[getattr(ag.ops, _name)] = _make(getattr(ag.ops, _name))
 
 
 def _all_cases():
