@@ -240,3 +240,41 @@ def test_anomaly_mode_records_nothing_extra_outside_it():
     with ag.detect_anomaly():
         z = w * w
     assert z.grad_fn.fingerprints is not None
+
+
+@pytest.mark.parametrize("alias", ["detach", "view"])
+def test_changes_through_an_alias_are_caught_under_detect_anomaly(alias):
+    # A detach()ed tensor or a view shares memory but not the version counter: outside anomaly
+    # mode the change goes unnoticed (documented); under detect_anomaly() the checksum sees it.
+    def run():
+        x = _leaf()
+        y = x.exp()  # exp's rule reads y
+        loss = y.sum()
+        with ag.no_grad():
+            other = y.detach() if alias == "detach" else y[1:]
+            other.zero_()
+        assert np.shares_memory(other.data, y.data)
+        loss.backward()
+        return x
+
+    x = run()  # silently uses the zeroed values: documented limitation
+    assert x.grad.data[1] == 0.0
+    with ag.detect_anomaly():
+        with pytest.raises(RuntimeError, match="op 'exp'.* saved its output"):
+            run()
+
+
+@pytest.mark.parametrize("change", ["load_state_dict", "init", "to"])
+def test_library_writes_into_parameters_count_as_in_place(change):
+    nn = pytest.importorskip("nn")
+    ag.manual_seed(0)
+    layer = nn.Linear(3, 2)
+    loss = layer(Tensor(np.ones((4, 3), np.float32), requires_grad=True)).sum()
+    if change == "load_state_dict":
+        layer.load_state_dict({k: v * 2 for k, v in layer.state_dict().items()})
+    elif change == "init":
+        nn.init.zeros_(layer.weight)
+    else:
+        layer.to("float64")
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        loss.backward()
