@@ -126,11 +126,16 @@ def gelu(x, approximate="none"):
 
 
 def softplus(x, beta=1.0, threshold=20.0):
-    """log(1 + exp(beta x)) / beta, computed as max(z, 0) + log1p(exp(-|z|)); x where beta x > threshold"""
-    # NOTE: the formula is stable for any x; the threshold (PyTorch's) switches to the
-    # linear asymptote, exactly as PyTorch does, so values and gradients match it.
+    """log(1 + exp(z)) / beta with z = beta x: z + log1p(exp(-z)) for z > 0, log1p(exp(z))
+    otherwise; x itself where z > threshold"""
+    # NOTE: each smooth branch only sees the values it serves, so exp never overflows and the
+    # branch not taken gets no inf. (max(z, 0) + log1p(exp(-|z|)) has the right value and slope
+    # but two kinks at 0 that make its second derivative 0 there instead of 1/4.) The
+    # threshold switches to the linear asymptote exactly as PyTorch does.
     z = x * beta if beta != 1 else x
-    out = z.maximum(0.0) + (-z.abs()).exp().log1p()
+    pos = z.data > 0
+    zp, zn = where(pos, z, 0.0), where(pos, 0.0, z)
+    out = where(pos, zp + (-zp).exp().log1p(), zn.exp().log1p())
     out = out * (1.0 / beta) if beta != 1 else out
     return where(z.data > threshold, x, out)
 

@@ -66,3 +66,46 @@ def assert_parity(ours, theirs, *arrays, grad=True, rtol=1e-10, atol=1e-12, dtyp
         assert g is None or g.dtype == m.dtype, f"grad {k}: dtype {g.dtype} for input {m.dtype}"
         np.testing.assert_allclose(np.zeros(m.shape) if g is None else g.data, w, rtol=rtol,
                                    atol=atol, err_msg=f"gradient of input {k} differs from PyTorch")
+
+
+def assert_second_order_parity(ours, theirs, *arrays, rtol=1e-9, atol=1e-11):
+    """Gradient-of-gradient parity: d/dx <v, d/dx sum(w * f(x))> in both libraries.
+
+    The first gradients are built with create_graph; a fixed random v contracts them, and
+    the gradient of that scalar (a Hessian-vector product) must match PyTorch's.
+    """
+    torch = torch_or_skip()
+    arrays = [np.asarray(a, dtype=np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
+              for a in arrays]
+    mine = [Tensor(a.copy(), requires_grad=a.dtype.kind == "f") for a in arrays]
+    theirs_in = [torch.tensor(a.copy(), requires_grad=a.dtype.kind == "f") for a in arrays]
+    rng = np.random.default_rng(1)
+    outs = [o for o in _as_list(ours(*mine))]
+    touts = _as_list(theirs(*theirs_in))
+    diff = [k for k, m in enumerate(mine) if m.requires_grad]
+    weights = [rng.uniform(0.5, 1.5, o.shape) for o in outs]
+    first = ag.grad([o for o in outs], [mine[k] for k in diff],
+                    grad_outputs=[Tensor(w) for w in weights], create_graph=True, allow_unused=True)
+    tfirst = torch.autograd.grad(touts, [theirs_in[k] for k in diff],
+                                 grad_outputs=[torch.from_numpy(w) for w in weights],
+                                 create_graph=True, allow_unused=True)
+    vs = [rng.uniform(-1, 1, mine[k].shape) for k in diff]
+    total = None
+    for g, v in zip(first, vs):
+        if g is not None and g.requires_grad:
+            term = (g * Tensor(v)).sum()
+            total = term if total is None else total + term
+    ttotal = sum((g * torch.from_numpy(v)).sum() for g, v in zip(tfirst, vs)
+                 if g is not None and g.requires_grad)
+    # A first gradient without graph (linear ops; masks of relu, abs...) has second derivative 0.
+    second = ([None] * len(diff) if total is None else
+              ag.grad(total, [mine[k] for k in diff], allow_unused=True))
+    if not torch.is_tensor(ttotal):
+        tsecond = [None] * len(diff)
+    else:
+        tsecond = torch.autograd.grad(ttotal, [theirs_in[k] for k in diff], allow_unused=True)
+    for k, g, t in zip(diff, second, tsecond):
+        want = np.zeros(mine[k].shape) if t is None else t.numpy(force=True)  # (may be a ZeroTensor)
+        got = np.zeros(mine[k].shape) if g is None else g.data
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol,
+                                   err_msg=f"second-order gradient of input {k} differs from PyTorch")
