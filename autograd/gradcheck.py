@@ -53,6 +53,15 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
             tensors.append(Tensor(data))
     diff = [t for t in tensors if t.requires_grad]
     out = fn(*tensors)
+    if isinstance(out, (tuple, list)):  # several outputs: check them as one flat vector
+        single = fn
+
+        def fn(*xs):
+            from .functional import concatenate
+
+            return concatenate([o.reshape(-1) for o in single(*xs)])
+
+        out = fn(*tensors)
     weight = np.random.default_rng(seed).uniform(0.5, 1.5, out.shape)
     analytic = _grad([out], diff, grad_outputs=[Tensor(weight.astype(out.dtype))],
                      allow_unused=True)

@@ -456,6 +456,12 @@ def test_gradcheck_catches_a_wrong_rule():
     assert gradcheck(lambda t: BadSquare.apply(t), [np.array([1.0])], raise_exception=False) is False
 
 
+def test_gradcheck_of_a_function_with_several_outputs():
+    assert gradcheck(lambda a, b: (a * b, (a - b).exp().sum(axis=0)), [np.ones((2, 3)), np.arange(3.0)])
+    with pytest.raises(ag.GradcheckError):
+        gradcheck(lambda a: (a * 2, Tensor(a.data ** 2)), [np.ones(2)])  # second output detached
+
+
 def test_gradcheck_handles_non_contiguous_inputs():
     # A transposed (Fortran-ordered) array once made the finite differences silently zero.
     x = np.arange(1.0, 7.0).reshape(3, 2).T
