@@ -55,9 +55,14 @@ def rand(*shape, dtype="float32", requires_grad=False):
 
 
 def arange(start, stop=None, step=1, dtype=None):
+    """Evenly spaced values in [start, stop); Python floats give float32 (as Tensor([...]))."""
     if stop is None:
         start, stop = 0, start
-    return Tensor(np.arange(start, stop, step, dtype=dtype))
+    values = np.arange(start, stop, step, dtype=dtype)
+    if dtype is None and values.dtype == np.float64 and not any(
+            isinstance(v, np.floating) for v in (start, stop, step)):
+        values = values.astype(np.float32)
+    return Tensor(values)
 
 
 def tensor(data, requires_grad=False, dtype=None):

@@ -660,6 +660,22 @@ def test_casting_to_integers_cuts_the_graph():
     assert y.requires_grad and y.grad_fn.name == "cast"
 
 
+def test_factories_follow_the_same_dtype_rules():
+    assert ag.arange(4).dtype == np.int64 and ag.arange(0, 1, 0.25).dtype == np.float32
+    assert ag.arange(np.float64(0), 1, 0.5).dtype == np.float64
+    np.testing.assert_allclose(ag.arange(0, 1, 0.25).data, [0, 0.25, 0.5, 0.75])
+    assert ag.zeros(2, 3).dtype == np.float32 and ag.zeros((2, 3)).shape == (2, 3)
+    assert ag.ones(2, dtype="float64", requires_grad=True).requires_grad
+    assert ag.full((2,), 1.5).dtype == np.float32 and ag.tensor([1.0]).dtype == np.float32
+    x = Tensor(np.zeros(3, np.float16))
+    assert ag.zeros_like(x).dtype == np.float16 and ag.ones_like(x, dtype="float64").dtype == np.float64
+    ag.manual_seed(3)
+    a = ag.randn(4, dtype="float64")
+    ag.manual_seed(3)
+    assert np.array_equal(a.data, ag.randn(4, dtype="float64").data) and a.dtype == np.float64
+    assert ag.rand(2, 2).dtype == np.float32 and ((ag.rand(100).data >= 0) & (ag.rand(100).data < 1)).all()
+
+
 def test_constructor_rejects_ragged_and_non_numeric_data():
     with pytest.raises(ValueError, match="rectangular"):
         Tensor([[1.0], [1.0, 2.0]])
