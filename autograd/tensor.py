@@ -365,6 +365,8 @@ class Tensor:
     def abs(self):
         return Abs.apply(self)
 
+    __abs__ = abs  # the builtin abs(x)
+
     def sin(self):
         return Sin.apply(self)
 

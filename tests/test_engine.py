@@ -724,6 +724,8 @@ def test_T_item_detach_and_conversions():
     assert np.shares_memory(d.data, y.data)  # the same data, cut from the graph
     assert float(Tensor(2.5)) == 2.5 and int(Tensor(3)) == 3
     assert len(x) == 2 and [r.shape for r in x] == [(3,), (3,)]
+    z = abs(leaf([-2.0, 3.0]) * 1)
+    assert z.grad_fn.name == "abs" and z.tolist() == [2.0, 3.0]
 
 
 @pytest.mark.parametrize("expr, grad", [
