@@ -170,7 +170,7 @@ def cmd_demo(args):
 
 def _quiet_log(message):
     """The demo prints only its headline figures; the full report is in report.txt."""
-    if message.startswith(("data:", "model:")):
+    if message.startswith(("data:", "model:", "note:")):
         print(message)
 
 
@@ -199,8 +199,10 @@ def cmd_graph(args):
     path = Path(args.out)
     if path.parent and not path.parent.exists():
         raise CLIError(f"output folder {path.parent} does not exist")
-    label, written = render.expression_graph(out, path, args.expression)
+    label, written, note = render.expression_graph(out, path, args.expression)
     print(f"{label}: {written}")
+    if note:
+        print(note)
     return 0
 
 

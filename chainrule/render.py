@@ -13,8 +13,8 @@ from autograd import Tensor
 
 
 def save_graph(root, path, title=None, **draw_options):
-    """Write the graph ending at `root` to `path` (.svg); returns ('graph', path), or
-    ('graph source (...)', path_to_dot) when Graphviz could not render it."""
+    """Write the graph ending at `root` to `path` (.svg); returns ('graph', path, None), or
+    ('graph (DOT source)', path_to_dot, why) when Graphviz could not render it."""
     path = Path(path)
     try:
         from autograd import viz
@@ -39,10 +39,11 @@ def save_graph(root, path, title=None, **draw_options):
         dot_path = path.with_suffix(".dot")
         dot_path.write_text(source)
         reason = str(exc).split(";")[0]
-        return (f"graph source (not rendered: {reason}; render it with `dot -Tsvg`)",
-                dot_path)
+        return ("graph (DOT source)", dot_path,
+                f"note: the graph was written as DOT text, not SVG ({reason}); install "
+                f"Graphviz and run `dot -Tsvg {dot_path} -o {path}`")
     path.write_text(svg, encoding="utf-8")
-    return "graph", path
+    return "graph", path, None
 
 
 def _fmt(array):
@@ -80,7 +81,8 @@ def _fallback_dot(root, title):
 
 
 def model_graph(model, data, path):
-    """The graph of the loss on a tiny batch (2 examples; 3 characters for text)."""
+    """The graph of the loss on a tiny batch (2 examples; 3 characters for text), with the
+    gradients of one backward pass (cleared again afterwards)."""
     from nn import functional as F
 
     if data.kind == "text":
@@ -91,8 +93,12 @@ def model_graph(model, data, path):
     else:
         loss = F.cross_entropy(model(Tensor(data.x_train[:2])), Tensor(data.y_train[:2]))
     loss.name = "loss"
-    return save_graph(loss, path, title=f"{type(model).__name__}: loss on a tiny batch",
-                      params=dict(model.named_parameters()), model=model)
+    loss.backward(retain_graph=True)  # so the drawing shows (and colours by) the gradients
+    try:
+        return save_graph(loss, path, title=f"{type(model).__name__}: loss on a tiny batch",
+                          params=dict(model.named_parameters()), model=model)
+    finally:
+        model.zero_grad()
 
 
 def expression_graph(output, path, source):

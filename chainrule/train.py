@@ -316,35 +316,45 @@ def _restore(saved, config, model, optimizer, scheduler):
 
 
 def _train_epochs(config, data, model, optimizer, scheduler, state, ckpt_path, log):
-    history, best = state["history"], state["best"]
-    has_val = len(data.y_val) > 0
     first = state["epoch"]
     if state["stopped_early"] or first >= config.epochs:
         log(f"nothing to train: the checkpoint is at epoch {first} of {config.epochs}"
             + (" (it stopped early)" if state["stopped_early"] else ""))
         return
     run_bar = _Progress(config.epochs - first, "training", config.progress == "epochs")
-    for epoch in range(first, config.epochs):
+    try:
+        _epochs(config, data, model, optimizer, scheduler, state, ckpt_path, log, run_bar)
+    finally:  # on Ctrl-C too, so no half-drawn bar follows the message
+        run_bar.close()
+
+
+def _epochs(config, data, model, optimizer, scheduler, state, ckpt_path, log, run_bar):
+    """Epochs from state['epoch'] on: train, validate, keep the best, checkpoint."""
+    history, best = state["history"], state["best"]
+    has_val = len(data.y_val) > 0
+    for epoch in range(state["epoch"], config.epochs):
         started = time.perf_counter()
         batches = _batches(data, config, epoch)
         bar = _Progress(len(batches), f"epoch {epoch + 1}/{config.epochs}",
                         config.progress == "batches")
         total_loss = total_correct = total_seen = 0.0
-        for x, y in batches:
-            if isinstance(x, Tensor):  # the DataLoader gives Tensors, text windows arrays
-                x, y = x.data, y.data
-            loss, logits, _ = _loss_and_logits(model, x, y, data.kind)
-            optimizer.zero_grad()
-            loss.backward()
-            if data.kind == "text":  # one long sequence can blow the gradient up
-                nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            optimizer.step()
-            n = y.size
-            total_loss += loss.item() * n
-            total_correct += float((logits.data.argmax(axis=1) == y.reshape(-1)).sum())
-            total_seen += n
-            bar.update(loss=total_loss / total_seen, acc=total_correct / total_seen)
-        bar.close()
+        try:
+            for x, y in batches:
+                if isinstance(x, Tensor):  # the DataLoader gives Tensors, text windows arrays
+                    x, y = x.data, y.data
+                loss, logits, _ = _loss_and_logits(model, x, y, data.kind)
+                optimizer.zero_grad()
+                loss.backward()
+                if data.kind == "text":  # one long sequence can blow the gradient up
+                    nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+                optimizer.step()
+                n = y.size
+                total_loss += loss.item() * n
+                total_correct += float((logits.data.argmax(axis=1) == y.reshape(-1)).sum())
+                total_seen += n
+                bar.update(loss=total_loss / total_seen, acc=total_correct / total_seen)
+        finally:
+            bar.close()
         train_loss, train_acc = total_loss / total_seen, total_correct / total_seen
         if not math.isfinite(train_loss):
             raise CLIError(f"the training loss became {train_loss} in epoch {epoch + 1}; "
@@ -377,7 +387,6 @@ def _train_epochs(config, data, model, optimizer, scheduler, state, ckpt_path, l
             log(f"early stop: validation loss has not improved for {config.patience} epochs "
                 f"(best at epoch {best['epoch']})")
             break
-    run_bar.close()
 
 
 def _save_checkpoint(path, config, model, optimizer, scheduler, state):
@@ -439,8 +448,10 @@ def _finish(config, data, model, state, out, log):
         png = plots.decision_boundary(model, data, out / "decision_boundary.png")
         if png:
             files["decision boundary"] = png
-    graph = render.model_graph(model, data, out / "graph.svg")
-    files[graph[0]] = graph[1]
+    label, graph_path, note = render.model_graph(model, data, out / "graph.svg")
+    files[label] = graph_path
+    if note:
+        log(note)
     with open(out / "metrics.json", "w") as f:
         json.dump(summary, f, indent=1, default=float)
     files["metrics"] = out / "metrics.json"

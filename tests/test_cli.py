@@ -1,5 +1,6 @@
 """The command line end to end, on tiny generated data: demo, train + resume, graph, errors."""
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -205,3 +206,15 @@ def test_checkpoint_round_trips_optimizer_and_generator_state_without_pickle(tmp
     np.savez(tmp_path / "weights.npz", w=np.ones(3))  # an .npz, but not a checkpoint
     with pytest.raises(CheckpointError, match="not a training checkpoint"):
         checkpoint.load(tmp_path / "weights.npz")
+
+
+def test_graph_without_graphviz_writes_dot_and_says_so(tmp_path):
+    env = {**os.environ, "CHAINRULE_DOT": "no-such-graphviz-program"}
+    result = subprocess.run([sys.executable, "-m", "chainrule", "graph", "x*y", "x=3", "y=2",
+                             "--out", str(tmp_path / "g.svg")],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "g.svg").exists()
+    source = (tmp_path / "g.dot").read_text()
+    assert source.startswith("digraph") and "mul" in source
+    assert "DOT text, not SVG" in result.stdout and "g.dot" in result.stdout
