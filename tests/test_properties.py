@@ -200,6 +200,29 @@ def test_random_graphs_match_pytorch(program):
         np.testing.assert_allclose(g.data, tg.numpy(), rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.skipif(torch is None, reason="needs PyTorch")
+@SETTINGS
+@given(programs(kinked=True))
+def test_random_graphs_hessian_vector_products_match_pytorch(program):
+    inputs, steps, final = program
+    ours = [Tensor(a.copy(), requires_grad=True) for a in inputs]
+    theirs = [torch.tensor(a.copy(), requires_grad=True) for a in inputs]
+    grads = ag.grad(run_program(steps, final, ours, _ours_kinked_reduce).sum(), ours, create_graph=True)
+    tgrads = torch.autograd.grad(run_program(steps, final, theirs, _torch_kinked_reduce).sum(), theirs,
+                                 create_graph=True)
+    vs = [np.linspace(-1, 1, a.size).reshape(a.shape) for a in inputs]
+    total = sum(((g * Tensor(v)).sum() for g, v in zip(grads, vs)), Tensor(np.array(0.0)))
+    ttotal = sum((g * torch.tensor(v)).sum() for g, v in zip(tgrads, vs))
+    # A first gradient without graph (a graph of linear and kinked ops) has Hessian 0.
+    hv = ag.grad(total, ours, allow_unused=True) if total.requires_grad else [None] * len(ours)
+    thv = (torch.autograd.grad(ttotal, theirs, allow_unused=True) if ttotal.requires_grad
+           else [None] * len(theirs))
+    for h, th, x in zip(hv, thv, ours):
+        got = np.zeros(x.shape) if h is None else h.data
+        want = np.zeros(x.shape) if th is None else th.numpy(force=True)
+        np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)
+
+
 # ---- algebraic identities -----------------------------------------------------------------------
 
 @SETTINGS
