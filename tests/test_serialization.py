@@ -271,3 +271,44 @@ def test_kill_during_repeated_writes_leaves_a_complete_file(tmp_path, fmt):
     step = int(out["step"])
     assert step >= 2
     assert (out["w"] == step).all() and out["w"].shape == (512, 1024)
+
+
+def test_repeated_kills_at_random_moments_never_leave_a_broken_file(tmp_path):
+    # Extends the test above (reliability, issue 7): six writers in a row, each killed with
+    # SIGKILL at a random moment of its write cycle, alternating formats and a nested
+    # checkpoint-like structure; after every kill the file loads and is self-consistent.
+    rng = np.random.default_rng(7)
+    for round_, fmt in enumerate(FORMATS * 3):
+        path = tmp_path / f"run.{fmt}"
+        ready = tmp_path / f"ready{round_}"
+        script = textwrap.dedent(f"""
+            import numpy as np, nn
+            w = np.zeros((256, 512), np.float32)  # 0.5 MB
+            i = {round_ * 1000}
+            while True:
+                w[...] = i
+                nn.save({{"model": {{"w": w, "b": np.full(3, i)}}, "step": i,
+                          "history": [float(i)] * 4}}, {str(path)!r})
+                if i == {round_ * 1000 + 1}:
+                    open({str(ready)!r}, "w").close()
+                i += 1
+        """)
+        proc = subprocess.Popen([sys.executable, "-c", script])
+        try:
+            deadline = time.time() + 60
+            while not ready.exists():
+                assert proc.poll() is None, "the writer died on its own"
+                assert time.time() < deadline, "the writer never got going"
+                time.sleep(0.01)
+            time.sleep(float(rng.uniform(0.0, 0.3)))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        out = nn.load(path)
+        step = out["step"]
+        assert step >= round_ * 1000 + 1
+        assert (out["model"]["w"] == step).all() and out["model"]["w"].shape == (256, 512)
+        assert out["model"]["b"].tolist() == [step] * 3 and out["history"] == [float(step)] * 4
