@@ -223,6 +223,78 @@ def test_random_graphs_hessian_vector_products_match_pytorch(program):
         np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)
 
 
+# ---- movement chains ----------------------------------------------------------------------------
+
+@st.composite
+def movement_program(draw):
+    """A chain of movement ops (permute, flatten, indexing with repeats and negatives, flip,
+    unsqueeze, pad, concatenate, expand, sum) over a random shape."""
+    shape = tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=3)))
+    steps = []
+    cur = shape
+    for _ in range(draw(st.integers(1, 5))):
+        kind = draw(st.sampled_from(["perm", "reshape", "index", "flip", "unsqueeze", "pad", "cat", "expand", "sum"]))
+        nd = len(cur)
+        if kind == "perm":
+            perm = tuple(draw(st.permutations(range(nd))))
+            steps.append(("perm", perm)); cur = tuple(cur[p] for p in perm)
+        elif kind == "reshape":
+            steps.append(("reshape", (-1,))); cur = (int(np.prod(cur)),)
+        elif kind == "index":
+            n = cur[0]
+            idx = draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=4))
+            steps.append(("index", np.array(idx))); cur = (len(idx),) + cur[1:]
+        elif kind == "flip":
+            steps.append(("flip", None))
+        elif kind == "unsqueeze":
+            a = draw(st.integers(-nd - 1, nd)); steps.append(("unsqueeze", a))
+            a = a % (nd + 1); cur = cur[:a] + (1,) + cur[a:]
+        elif kind == "pad":
+            w = (draw(st.integers(0, 2)), draw(st.integers(0, 2))); steps.append(("pad", w))
+            cur = cur[:-1] + (cur[-1] + sum(w),)
+        elif kind == "cat":
+            a = draw(st.integers(-nd, nd - 1)); steps.append(("cat", a))
+            a = a % nd; cur = cur[:a] + (2 * cur[a],) + cur[a + 1:]
+        elif kind == "expand":
+            steps.append(("expand", 2)); cur = (2,) + cur
+        else:
+            a = draw(st.integers(-nd, nd - 1)); steps.append(("sum", a))
+            if nd == 1: steps[-1] = ("flip", None)
+            else:
+                a = a % nd; cur = cur[:a] + cur[a + 1:]
+    return shape, steps
+
+def run_movement(x, steps, torch_mode):
+    for kind, p in steps:
+        if kind == "perm": x = x.permute(*p)
+        elif kind == "reshape": x = x.reshape(-1)
+        elif kind == "index": x = x[torch.from_numpy(p)] if torch_mode else x[p]
+        elif kind == "flip": x = torch.flip(x, (0,)) if torch_mode else x[::-1]
+        elif kind == "unsqueeze": x = x.unsqueeze(p)
+        elif kind == "pad":
+            x = torch.nn.functional.pad(x, p) if torch_mode else ag.pad(x, [(0, 0)] * (x.ndim - 1) + [p])
+        elif kind == "cat": x = (torch.cat if torch_mode else ag.concatenate)([x, x * 2], p)
+        elif kind == "expand": x = x.expand(2, *x.shape)
+        else: x = x.sum(p)
+    return x
+
+
+@pytest.mark.skipif(torch is None, reason="needs PyTorch")
+@SETTINGS
+@given(movement_program())
+def test_random_movement_chains_match_pytorch(program):
+    shape, steps = program
+    data = np.random.default_rng(0).standard_normal(shape)
+    x, tx = Tensor(data.copy(), requires_grad=True), torch.tensor(data.copy(), requires_grad=True)
+    y, ty = run_movement(x, steps, False), run_movement(tx, steps, True)
+    assert y.shape == tuple(ty.shape)
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    w = np.linspace(-1, 2, y.size).reshape(y.shape)
+    (g,) = ag.grad(y, [x], grad_outputs=Tensor(w))
+    (tg,) = torch.autograd.grad(ty, [tx], grad_outputs=torch.tensor(w))
+    np.testing.assert_allclose(g.data, tg.numpy(), rtol=1e-12, atol=1e-12)
+
+
 # ---- algebraic identities -----------------------------------------------------------------------
 
 @SETTINGS
