@@ -745,8 +745,8 @@ EDGE_IDS = ["sum-empty", "mean-empty-axis", "loss-sum-empty", "extreme-logits",
 def test_no_pickle_anywhere_in_the_library():
     # `allow_pickle=True` or any pickle import would let a file run code when loaded.
     offenders = []
-    for package in ("autograd", "nn", "chainrule"):
-        for path in (ROOT / package).rglob("*.py"):
+    for package in ("autograd", "nn", "chainrule", "benchmarks", "notebooks"):
+        for path in list((ROOT / package).rglob("*.py")) + list((ROOT / package).rglob("*.ipynb")):
             text = path.read_text(encoding="utf-8")
             for pattern in (r"^\s*(import|from)\s+(c?pickle|dill|joblib|shelve|marshal)\b",
                             r"allow_pickle\s*=\s*True", r"torch\.load"):
@@ -755,27 +755,31 @@ def test_no_pickle_anywhere_in_the_library():
     assert not offenders
 
 
-def test_loading_a_file_never_imports_pickle():
-    # In a fresh interpreter: nn.load of a checkpoint must not even import the pickle module.
+def test_loading_files_never_unpickles():
+    # In a fresh interpreter with every pickle entry point booby-trapped: nn.load and the CLI's
+    # checkpoint.load read their files, and an .npz of object arrays is refused, all without
+    # a single call into pickle.
     code = (
-        "import sys, tempfile, os, nn\n"
-        "d = tempfile.mkdtemp(); p = os.path.join(d, 'm.npz')\n"
-        "nn.save(nn.Linear(2, 2).state_dict(), p)\n"
-        "sys.modules.pop('pickle', None); sys.modules.pop('_pickle', None)\n"
-        "import builtins\n"
-        "real = builtins.__import__\n"
-        "def guard(name, *a, **k):\n"
-        "    if name in ('pickle', '_pickle'):\n"
-        "        raise AssertionError('pickle imported while loading')\n"
-        "    return real(name, *a, **k)\n"
-        "builtins.__import__ = guard\n"
-        "state = nn.load(p)\n"
-        "print(sorted(state))\n"
+        "import os, pickle, sys, tempfile\n"
+        "import numpy as np, nn\n"
+        "from chainrule import checkpoint\n"
+        "d = tempfile.mkdtemp()\n"
+        "p = os.path.join(d, 'm.npz'); nn.save(nn.Linear(2, 2).state_dict(), p)\n"
+        "c = os.path.join(d, 'c.npz'); checkpoint.save({'epoch': 1, 'w': np.ones(2)}, c)\n"
+        "o = os.path.join(d, 'o.npz'); np.savez(o, a=np.array([{'x': 1}], dtype=object))\n"
+        "def trap(*args, **kwargs):\n"
+        "    raise SystemExit('pickle was called')\n"
+        "pickle.load = pickle.loads = pickle.Unpickler = trap\n"
+        "print(sorted(nn.load(p)), checkpoint.load(c)['epoch'])\n"
+        "try:\n"
+        "    nn.load(o)\n"
+        "except ValueError as e:\n"
+        "    print('refused' if 'object array' in str(e) else e)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, cwd=ROOT)
     assert out.returncode == 0, out.stderr
-    assert "['bias', 'weight']" in out.stdout
+    assert out.stdout.split() == ["['bias',", "'weight']", "1", "refused"]
 
 
 if __name__ == "__main__":
