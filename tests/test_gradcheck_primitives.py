@@ -96,7 +96,7 @@ def _nonzero(shape, rng):
 
 
 def _maximum_pair(op):
-    # Ties are a kink: b is a plus a gap of random sign, never closer than 0.1.
+    # Ties are a kink: b is shifted until no broadcast pair (a_i, b_j) is within 0.1.
     def cases():
         for sa, sb in _broadcast_pairs():
             label = f"{op.__name__}{sa}{sb}"
