@@ -8,9 +8,13 @@ class detect_anomaly:
     The error names the op and the line of your code that created it. Slow: use it to
     hunt a NaN, not in production.
 
+    >>> import numpy as np
+    >>> from autograd import Tensor
+    >>> x = Tensor(np.array([0.0, 4.0]), requires_grad=True)
     >>> with detect_anomaly():
-    ...     loss = model(x).sum()
-    ...     loss.backward()
+    ...     (x.sqrt() * 0).sum().backward()  # d sqrt(x) at 0 is inf; inf * 0 is NaN
+    Traceback (most recent call last):
+    FloatingPointError: detect_anomaly: op 'sqrt' produced NaN in the gradient for its input 0 ...
     """
 
     def __enter__(self):

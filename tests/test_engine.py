@@ -749,3 +749,17 @@ def test_textbook_example_through_grad():
     grads = ag.grad(f, [x, y, z])
     assert f.item() == -12
     assert [g.item() for g in grads] == [-4.0, -4.0, 3.0]
+
+
+# ---- docstring examples ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("module", ["autograd.tensor", "autograd.engine", "autograd.function",
+                                    "autograd.gradcheck", "autograd.anomaly", "autograd.functional",
+                                    "autograd.grad_mode", "autograd.creation"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    with np.errstate(all="ignore"):
+        result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0, f"{result.failed} docstring example(s) in {module} failed"
