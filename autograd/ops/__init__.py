@@ -3,6 +3,7 @@ from .elementwise import (Abs, Add, Cast, Clip, Cos, Div, Erf, Exp, Log, Log1p, 
                           Minimum, Mul, Neg, Pow, PowScalar, Relu, Sigmoid, Sin, Sqrt, Sub,
                           Tanh, Where)
 from .conv import Fold, MaxPool, Unfold, WindowGather, WindowScatter
+from .fused import CrossEntropy, Linear
 from .linalg import MatMul
 from .movement import Concatenate, GetItem, Pad, Reshape, ScatterAdd, Transpose
 from .reduce import BroadcastTo, Max, Min, Sum, SumTo
@@ -16,4 +17,5 @@ PRIMITIVES = (
     MatMul,
     Unfold, Fold, MaxPool, WindowGather, WindowScatter,
     RNNLayer, LSTMLayer, GRULayer,
+    Linear, CrossEntropy,
 )

@@ -23,6 +23,8 @@ _RULES = {
     "abs": [("dL/dout × sign({A})", None)],
     "pow": [("dL/dout × p {A}^(p-1)", None), ("dL/dout × out × ln {A}", None)],
     "matmul": [("dL/dout @ {B}ᵀ", None), ("{A}ᵀ @ dL/dout", None)],
+    "linear": [("dL/dout @ {B}", None), ("dL/doutᵀ @ {A}", None), ("dL/dout", None)],
+    "cross_entropy": [("(softmax({A}) - onehot(target)) × dL/dout", None)],
     "sum": [("dL/dout broadcast to {A}'s shape", None)],
     "reshape": [("dL/dout reshaped back", None)],
     "transpose": [("dL/dout transposed back", None)],

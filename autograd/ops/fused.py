@@ -1,0 +1,107 @@
+"""Fused primitives: one rule where the composite of smaller primitives is measurably slower.
+
+Each op says in a NOTE what the composite costs and what the fused rule saves; the
+composites remain the reference (tests/test_fused_ops.py checks one against the other).
+"""
+import numpy as np
+
+from ..function import Function
+from ..grad_mode import state
+from .linalg import MatMul
+from .movement import Reshape, Transpose
+
+
+def _rows(t, n):
+    """`t` as a 2-D Tensor (rows, n): leading axes flattened (a Reshape only when needed)."""
+    if t.data.ndim == 2:
+        return t
+    return Reshape.apply(t, shape=(-1, n))
+
+
+class Linear(Function):
+    """x @ w^T + b over x's last axis;  dx = grad @ w, dw = grad^T @ x, db = sum(grad)"""
+
+    # NOTE: fused because the composite (transpose, matmul, add) records three nodes and its
+    # backward hands dw over transposed (a strided copy when it lands in .grad). Here dw comes
+    # out of one matmul in w's own layout, and the forward adds the bias in place into the
+    # matmul's fresh output (measured in benchmarks/README.md, mlp_step).
+    name = "linear"
+
+    def forward(self, x, w, b=None):
+        out = np.matmul(x, w.T)
+        if b is not None:
+            if out.dtype == np.result_type(out, b):
+                out += b
+            else:
+                out = out + b
+        return out
+
+    def backward(self, grad, out):
+        x, w = self.inputs[0], self.inputs[1]
+        n_out, n_in = w.data.shape
+        g2 = _rows(grad, n_out)
+        gx = gw = gb = None
+        if self.needs[0]:
+            gx = MatMul.apply(g2, w)
+            if gx.data.shape != x.data.shape:
+                gx = Reshape.apply(gx, shape=x.data.shape)
+        if self.needs[1]:
+            gw = MatMul.apply(Transpose.apply(g2, axes=(1, 0)), _rows(x, n_in))
+        if len(self.inputs) == 3:
+            # The bias was broadcast over the rows: the engine sums its gradient back (SumTo),
+            # which the step-by-step renderer shows as such.
+            return gx, gw, (grad if self.needs[2] else None)
+        return gx, gw
+
+
+class CrossEntropy(Function):
+    """-log_softmax(x)[i, t_i] per row (reduced);  dx = (softmax(x) - onehot(t)) * grad"""
+
+    # NOTE: fused because log_softmax + NLL records about ten nodes (max shift, exp, sum, log,
+    # gather, mean) and their backward rebuilds softmax piece by piece, with a scatter for the
+    # gather. Here the forward keeps the probabilities and the rule is one array expression.
+    # Stable: exp only sees x - max(x). Under create_graph the rule is written with Tensor ops
+    # of x instead, so it can be differentiated again.
+    name = "cross_entropy"
+
+    def forward(self, x, target, reduction="mean"):
+        if x.ndim != 2 or target.shape != (x.shape[0],) or target.dtype.kind not in "iu":
+            raise ValueError(
+                f"cross_entropy: expects logits (N, C) and integer targets (N,), got {x.shape} "
+                f"and {target.shape} {target.dtype}")
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', "
+                             f"got {reduction!r}")
+        shifted = x - x.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        rows = np.arange(x.shape[0])
+        losses = np.log(total[:, 0]) - shifted[rows, target]
+        exp /= total
+        self.probs, self.target, self.reduction = exp, target, reduction
+        if reduction == "mean":
+            return np.asarray(losses.mean(), dtype=x.dtype)
+        if reduction == "sum":
+            return np.asarray(losses.sum(), dtype=x.dtype)
+        return losses
+
+    def backward(self, grad, out):
+        n = self.probs.shape[0]
+        rows = np.arange(n)
+        if self.reduction == "none":
+            scale = grad.reshape(n, 1)
+        else:
+            scale = grad * (1.0 / n) if self.reduction == "mean" else grad
+        if state.enabled:  # create_graph: a rule differentiable in x
+            from ..functional import softmax
+            from ..tensor import Tensor
+
+            onehot = np.zeros_like(self.probs)
+            onehot[rows, self.target] = 1
+            return ((softmax(self.inputs[0], axis=1) - Tensor(onehot)) * scale,)
+        from ..tensor import _wrap
+
+        d = self.probs.copy()
+        d[rows, self.target] -= 1
+        d *= scale.data
+        return (_wrap(d),)
