@@ -501,12 +501,17 @@ def binary_cross_entropy(x, target, weight=None, reduction="mean"):
         raise ValueError(f"{fn}: input values must be probabilities in [0, 1] (got range "
                          f"[{data.min():.4g}, {data.max():.4g}]); for logits use "
                          "binary_cross_entropy_with_logits")
-    # NOTE: clipping before the log keeps log(0) = -inf (and its 0 * inf = NaN gradient)
-    # out of the graph; the clip at -100 then matches PyTorch's clamp exactly.
-    tiny = np.exp(-100.0) if data.dtype != np.float16 else np.finfo(np.float16).tiny
-    tiny = data.dtype.type(tiny)  # a float64 bound would promote float32 inputs
-    log_x = x.clip(min=tiny).log().clip(min=-100.0)
-    log_1mx = (1 - x).clip(min=tiny).log().clip(min=-100.0)
+    # NOTE: log(p) clamped at -100 as PyTorch, with the safe-input pattern: log only sees
+    # p where p > exp(-100) (elsewhere 1.0, then -100 is taken), so neither log(0) = -inf nor
+    # an overflowing 1/p (0 * inf = NaN in backward) enters the graph, even for sigmoid(+-1e4).
+    tiny = data.dtype.type(np.exp(-100.0))  # a float64 bound would promote float32 inputs
+
+    def clamped_log(p):
+        ok = p.data > tiny
+        return _af.where(ok, _af.where(ok, p, 1.0).log(), -100.0).clip(min=-100.0)
+
+    log_x = clamped_log(x)
+    log_1mx = clamped_log(1 - x)
     loss = -(target * log_x + (1 - target) * log_1mx)
     if weight is not None:
         loss = loss * _const(weight, x)

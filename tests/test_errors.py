@@ -710,6 +710,14 @@ def test_extreme_logits_in_binary_losses(dtype):
     loss.backward()
     assert loss.item() == pytest.approx(2 * 1e4 / 4, rel=1e-6)
     np.testing.assert_allclose(x.grad.data, [0.0, 0.0, 0.25, -0.25], atol=1e-7)
+    # BCELoss on sigmoid(x): the probabilities are exactly 0 and 1; logs clamp at -100 (as
+    # PyTorch) and the gradient stays finite (no 0 * inf from the clamped log).
+    x.grad = None
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        loss = nn.BCELoss()(x.sigmoid(), target)
+        loss.backward()
+    assert loss.item() == pytest.approx(2 * 100 / 4, rel=1e-3)
+    np.testing.assert_allclose(x.grad.data, [0.0, 0.0, 0.0, 0.0], atol=1e-7)
 
 
 EXTREMES = {
