@@ -729,6 +729,12 @@ EXTREMES = {
     "softmax": (lambda x: x.softmax(), [1.0, 0.0], [0.0, 0.0]),
     "logsumexp": (lambda x: x.logsumexp(), 1000.0, [1.0, 0.0]),
     "exp-of-minus": (lambda x: (-(x.abs())).exp(), [0.0, 0.0], [0.0, 0.0]),
+    "relu": (lambda x: nn.functional.relu(x), [1000.0, 0.0], [1.0, 0.0]),
+    "leaky_relu": (lambda x: nn.functional.leaky_relu(x), [1000.0, -10.0], [1.0, 0.01]),
+    "elu": (lambda x: nn.functional.elu(x), [1000.0, -1.0], [1.0, 0.0]),
+    "gelu": (lambda x: nn.functional.gelu(x), [1000.0, 0.0], [1.0, 0.0]),
+    "gelu-tanh": (lambda x: nn.functional.gelu(x, approximate="tanh"), [1000.0, 0.0], [1.0, 0.0]),
+    "silu": (lambda x: nn.functional.silu(x), [1000.0, 0.0], [1.0, 0.0]),
 }
 
 
