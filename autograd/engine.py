@@ -137,6 +137,11 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
                 if pg.data.shape != pdata.shape:
                     pg = _unbroadcast(node, i, pg, pdata.shape)
                 if pg.data.dtype is not pdata.dtype and pg.data.dtype != pdata.dtype:
+                    if pdata.dtype.kind != "f":  # requires_grad set by hand on an int tensor
+                        raise TypeError(
+                            f"backward: input {i} of op '{node.name}' has dtype {pdata.dtype} "
+                            "but requires grad; its gradient would be truncated. Only "
+                            "floating-point tensors can require grad: convert with .float()")
                     pg = Cast.apply(pg, dtype=pdata.dtype)
                 if anomaly:
                     _check_finite(node, pg.data, "backward", i)

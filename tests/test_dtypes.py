@@ -29,7 +29,7 @@ def test_numpy_arrays_are_kept_without_a_copy():
 
 def test_factories():
     assert ag.zeros(2).dtype == np.float32 and ag.randn(2).dtype == np.float32
-    assert ag.arange(3).dtype == np.int64 and ag.arange(3.0).dtype == np.float64
+    assert ag.arange(3).dtype == np.int64 and ag.arange(3.0).dtype == np.float32
 
 
 # ---- two tensors: the table in docs/dtypes.md --------------------------------------------------

@@ -46,6 +46,12 @@ def _hook_returning(shape, dtype):
     y.sum().backward()
 
 
+def _int_leaf_by_hand():
+    x = ints(1, 2)
+    x.requires_grad = True  # bypasses requires_grad_()'s check
+    (x * 1.5).sum().backward()
+
+
 def _unused_input():
     x, z = t(2, requires_grad=True), t(2, requires_grad=True)
     ag.grad((x * 2).sum(), [x, z])
@@ -183,6 +189,8 @@ ROWS = [
      r"^requires_grad:", r"got dtype int64", r"only floating-point tensors"),
     ("grad-bool", lambda d: Tensor([True], requires_grad=True), TypeError,
      r"^requires_grad:", r"got dtype bool", r"only floating-point tensors"),
+    ("grad-int-by-hand", lambda d: _int_leaf_by_hand(), TypeError,
+     r"^backward: input 0 of op 'mul'", r"dtype int64 but requires grad", r"\.float\(\)"),
     ("item-size", lambda d: t(2, 2).item(), ValueError,
      r"^item\(\):", r"shape \(2, 2\)", r"one-element tensor"),
     ("bool-size", lambda d: bool(t(2)), ValueError,
@@ -437,6 +445,9 @@ DOC = {
                  "`Tensor(x, dtype='float32', requires_grad=True)`"),
     'grad-bool': ('`requires_grad=True` on a boolean tensor',
                   'as above'),
+    'grad-int-by-hand': ('`requires_grad = True` assigned directly to an integer tensor, then '
+                         'backward through a float op (the gradient would be truncated)',
+                         'convert with `.float()` first'),
     'item-size': ('`.item()` / `float()` / `int()` of a tensor with several elements',
                   'reduce first (`.sum()`, `.mean()`) or index one element'),
     'bool-size': ('`if tensor:` with several elements',
