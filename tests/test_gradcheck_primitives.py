@@ -441,6 +441,14 @@ def test_reductions_see_every_axis_and_keepdims():
         assert any(needle in label for label in labels), needle
 
 
+def test_reduction_errors_name_the_problem():
+    with pytest.raises(ValueError, match=r"max: cannot reduce over an empty axis.*\(0, 3\)"):
+        Tensor(np.zeros((0, 3))).max(axis=0)
+    with pytest.raises(ValueError, match=r"max: .*axis 5 is out of bounds"):
+        Tensor(np.ones((2, 3))).max(axis=5)
+    assert Tensor(np.zeros((0, 3))).min(axis=1).shape == (0,)
+
+
 def test_gradcheck_catches_a_wrong_rule():
     class BadSquare(ag.Function):
         name = "bad_square"

@@ -42,7 +42,10 @@ class _Extremum(Function):
         self.keepdims = keepdims
         try:
             out = self.reduce(x, axis=axis, keepdims=True)
-        except ValueError:  # only an axis of length 0 fails; (0, 3) over axis 1 is fine
+        except ValueError:
+            if x.size:  # an axis out of range (AxisError): NumPy's message names it
+                raise
+            # only an axis of length 0 fails; (0, 3) over axis 1 is fine
             raise ValueError(f"{self.name}: cannot reduce over an empty axis (input shape "
                              f"{x.shape}, axis={axis}); the {self.name} of nothing is undefined") from None
         self.hit = x == out
