@@ -522,3 +522,39 @@ SECOND_ORDER = {
 def test_second_order_gradcheck(name):
     fn, inputs = SECOND_ORDER[name]
     assert gradcheck(_first_derivative(fn), inputs)
+
+
+# ---- composites: finite differences too, so they are checked without PyTorch ----------------
+
+rng3 = np.random.default_rng(3)
+X34 = rng3.standard_normal((3, 4))
+COMPOSITES = {
+    "mean": (lambda x: x.mean(axis=(0, -1), keepdims=True) + x.mean(axis=1), [X34]),
+    "var": (lambda x: x.var(axis=0) + x.var(ddof=1), [X34]),
+    "std": (lambda x: x.std(axis=-1, keepdims=True), [X34]),
+    "logsumexp": (lambda x: x.logsumexp(axis=(0, 1)) + x.logsumexp(axis=-1), [X34 * 10]),
+    "softmax": (lambda x: x.softmax(axis=0), [X34]),
+    "log_softmax": (lambda x: x.log_softmax(), [X34 * 5]),
+    "leaky_relu": (lambda x: x.leaky_relu(0.1), [_nonzero((3, 4), rng3)]),
+    "elu": (lambda x: x.elu(0.7), [_nonzero((3, 4), rng3)]),
+    "gelu": (lambda x: x.gelu(), [X34]),
+    "gelu_tanh": (lambda x: x.gelu("tanh"), [X34]),
+    "softplus": (lambda x: x.softplus(beta=2.0, threshold=3.0), [_away_from(X34, [1.5])]),
+    "norm": (lambda x: x.norm(), [X34]),
+    "matmul_1d": (lambda a, b: ag.matmul(a, b) + (a @ b[0]), [rng3.standard_normal(4), rng3.standard_normal((3, 4, 2))]),
+    "stack_split": (lambda a, b: ag.split(ag.stack([a, b], axis=-1), [1], axis=0)[1].sum(axis=0) * a.unsqueeze(-1),
+                    [rng3.standard_normal((3, 2)), rng3.standard_normal((3, 2))]),
+    "pad_where": (lambda a: ag.where(a.data > 0, ag.pad(a, 1)[1:-1, 1:-1], a * a), [_nonzero((3, 4), rng3)]),
+    "maximum_minimum": (lambda a, b: ag.maximum(a, b) * ag.minimum(a, 0.25),
+                        [_away_from(X34, [0.25]), _separate(X34, rng3.standard_normal(4))]),
+    "clip": (lambda a: a.clip(-0.5, 0.5), [_away_from(X34, [-0.5, 0.5])]),
+    "getitem_mixed": (lambda a: a[[2, 0, 2], 1:][:, None, ::-1] * a[a.data[:, 0] > 0].sum(), [X34]),
+    "reshape_moves": (lambda a: a.reshape(2, 6).T.flatten().unsqueeze(0).expand(3, 12).squeeze() * a.reshape(-1).sum(),
+                      [X34]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSITES))
+def test_composite_gradcheck(name):
+    fn, inputs = COMPOSITES[name]
+    assert gradcheck(fn, inputs)
