@@ -63,40 +63,49 @@ def build_parser():
 
     demo = sub.add_parser("demo", help="train an MLP on generated spirals in seconds; "
                                        "write its graph, curves and decision boundary")
-    demo.add_argument("--out", default="chainrule-demo", help="output folder (default: %(default)s)")
+    demo.add_argument("--out", default="chainrule-demo", metavar="DIR",
+                      help="output folder (default: %(default)s)")
     demo.add_argument("--dataset", choices=("spirals", "moons"), default="spirals")
     demo.add_argument("--seed", type=int, default=0)
 
     train = sub.add_parser("train", help="train a model on a dataset, with checkpoints")
-    train.add_argument("--model", choices=MODELS, default="mlp")
-    train.add_argument("--dataset", choices=NAMES, default="spirals")
-    train.add_argument("--epochs", type=_positive_int, default=10,
-                       help="total epochs (a resumed run continues up to this number)")
-    train.add_argument("--batch-size", type=_positive_int, default=64)
-    train.add_argument("--lr", type=_positive_float, default=None,
+    train.add_argument("--model", choices=MODELS, default="mlp",
+                       help="lstm goes with --dataset text (default: %(default)s)")
+    train.add_argument("--dataset", choices=NAMES, default="spirals",
+                       help="(default: %(default)s)")
+    train.add_argument("--epochs", type=_positive_int, default=10, metavar="N",
+                       help="total epochs; a resumed run continues up to N (default: %(default)s)")
+    train.add_argument("--batch-size", type=_positive_int, default=64, metavar="B",
+                       help="(default: %(default)s)")
+    train.add_argument("--lr", type=_positive_float, default=None, metavar="LR",
                        help="learning rate (default: 0.05 for sgd, 1e-3 otherwise)")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
+                       help="sgd has momentum 0.9 (default: %(default)s)")
     train.add_argument("--lr-schedule", choices=SCHEDULES, default="constant",
                        help="cosine: anneal the lr to 0 over --epochs (resume with the same "
                             "--epochs to continue the same schedule)")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--out", default="chainrule-run", help="output folder (default: %(default)s)")
-    train.add_argument("--data-dir", default=None,
+    train.add_argument("--seed", type=int, default=0, metavar="S",
+                       help="seeds the weights, the split and the shuffling (default: %(default)s)")
+    train.add_argument("--out", default="chainrule-run", metavar="DIR",
+                       help="output folder (default: %(default)s)")
+    train.add_argument("--data-dir", default=None, metavar="DIR",
                        help="folder with the Fashion-MNIST IDX files "
                             "(default: /usr/share/datasets/fashion-mnist)")
     train.add_argument("--resume", metavar="CKPT", default=None,
                        help="continue from a checkpoint.npz written by an earlier run")
-    train.add_argument("--patience", type=_positive_int, default=None,
+    train.add_argument("--patience", type=_positive_int, default=None, metavar="P",
                        help="stop after this many epochs without a better validation loss")
-    train.add_argument("--val-fraction", type=_fraction, default=0.1,
-                       help="share of the training data held out for validation")
-    train.add_argument("--limit", type=_positive_int, default=None,
+    train.add_argument("--val-fraction", type=_fraction, default=0.1, metavar="F",
+                       help="share of the training data held out for validation "
+                            "(default: %(default)s)")
+    train.add_argument("--limit", type=_positive_int, default=None, metavar="N",
                        help="use only N training examples (and at most N test examples; "
                             "N characters for text): for quick runs and tests")
-    train.add_argument("--seq-len", type=_positive_int, default=64,
-                       help="characters per training window (lstm)")
-    train.add_argument("--temperature", type=_positive_float, default=0.8,
-                       help="sampling temperature of the generated text (lstm)")
+    train.add_argument("--seq-len", type=_positive_int, default=64, metavar="T",
+                       help="characters per training window, lstm (default: %(default)s)")
+    train.add_argument("--temperature", type=_positive_float, default=0.8, metavar="T",
+                       help="sampling temperature of the generated text, lstm; lower is "
+                            "more conservative (default: %(default)s)")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     graph = sub.add_parser("graph", help="draw the graph of an expression with values and "
@@ -104,7 +113,8 @@ def build_parser():
     graph.add_argument("expression", help="numbers, names, + - * / **, unary -, and "
                                           "exp/log/tanh/sigmoid/relu/sin/cos(...)")
     graph.add_argument("values", nargs="*", metavar="NAME=VALUE")
-    graph.add_argument("--out", default="graph.svg", help="output SVG (default: %(default)s)")
+    graph.add_argument("--out", default="graph.svg", metavar="FILE",
+                       help="output SVG (default: %(default)s)")
     return parser
 
 

@@ -28,7 +28,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "cosine")
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3}
 CHECKPOINT_NAME = "checkpoint.npz"
-EVAL_CHUNK = 1000  # examples per forward pass when evaluating (bounds memory)
+EVAL_CHUNK = 500  # examples per forward pass when evaluating (bounds im2col memory)
 
 
 @dataclass

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
+import nn
 from chainrule import checkpoint, cli, expr, train
 from chainrule.errors import CheckpointError, ExpressionError
 
@@ -218,3 +219,26 @@ def test_graph_without_graphviz_writes_dot_and_says_so(tmp_path):
     source = (tmp_path / "g.dot").read_text()
     assert source.startswith("digraph") and "mul" in source
     assert "DOT text, not SVG" in result.stdout and "g.dot" in result.stdout
+
+
+def test_early_stopping_keeps_the_best_weights(tmp_path, monkeypatch):
+    real_evaluate = train.evaluate
+    val_losses = iter([0.5, 0.4, 0.45, 0.47, 0.1, 0.1])  # best at epoch 2, then 2 worse epochs
+
+    def scripted(model, data, part, seq_len=64):
+        result = real_evaluate(model, data, part, seq_len)
+        return (next(val_losses),) + result[1:] if part == "val" else result
+
+    monkeypatch.setattr(train, "evaluate", scripted)
+    out = tmp_path / "run"
+    code = cli.main(["train", "--dataset", "moons", "--epochs", "6", "--patience", "2",
+                     "--out", str(out), "--no-progress"])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["stopped_early"] and metrics["epochs_trained"] == 4
+    assert metrics["best_epoch"] == 2 and metrics["history"]["val_loss"] == [0.5, 0.4, 0.45, 0.47]
+    saved = checkpoint.load(out / "checkpoint.npz")
+    weights = nn.load(out / "model.npz")
+    for key, value in saved["state"]["best"]["weights"].items():
+        np.testing.assert_array_equal(weights[key], value)  # model.npz = epoch 2's weights
+    assert any(not np.array_equal(weights[k], v) for k, v in saved["model"].items())
