@@ -65,6 +65,15 @@ def var(x, axis=None, keepdims=False, ddof=0):
     return (centred * centred).sum(axis, keepdims) * (1.0 / (n - ddof))
 
 
+def std(x, axis=None, keepdims=False, ddof=0):
+    """sqrt(var(x))"""
+    # NOTE: where the variance is 0 the sqrt has infinite slope; PyTorch's subgradient there
+    # is 0 (all-equal values), kept here by keeping the sqrt away from 0 on that branch.
+    v = var(x, axis, keepdims, ddof)
+    nonzero = v.data > 0
+    return where(nonzero, where(nonzero, v, 1.0).sqrt(), 0.0)
+
+
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))), computed as m + log(sum(exp(x - m))) with m = max(x) held constant"""
     axis = _axis(axis)

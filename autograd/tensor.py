@@ -438,7 +438,7 @@ class Tensor:
         return functional.var(self, axis, keepdims, ddof)
 
     def std(self, axis=None, keepdims=False, ddof=0):
-        return functional.var(self, axis, keepdims, ddof).sqrt()
+        return functional.std(self, axis, keepdims, ddof)
 
     def max(self, axis=None, keepdims=False):
         return Max.apply(self, axis=_axis(axis), keepdims=keepdims)

@@ -173,6 +173,9 @@ case("mean list axis", lambda a: a.mean([0, -1], True), lambda a: a.mean([0, -1]
 case("var list axis", lambda a: a.var([1, 0], ddof=1), lambda a: a.var([1, 0]), normal(2, 3))
 case("max list axis", lambda a: a.max([0, 1]), lambda a: torch.amax(a, [0, 1]), distinct(2, 3))
 case("norm", lambda a: a.norm(), torch.linalg.norm, normal(3, 4))
+case("std of equal values has gradient 0", lambda a: (a * 0 + 1).std(axis=1) + a.std(axis=0),
+     lambda a: (a * 0 + 1).std(1, correction=0) + a.std(0, correction=0), normal(3, 3))
+case("std 0-d", lambda a: a.std(), lambda a: a.std(correction=0), SCALAR)
 case("norm at 0 has gradient 0", lambda a: (a * 0).norm(), lambda a: torch.linalg.norm(a * 0), normal(3))
 case("softplus threshold", lambda a: a.softplus(beta=2.0, threshold=1.0),
      lambda a: F.softplus(a, beta=2.0, threshold=1.0), np.linspace(-1, 2, 7) + 0.1)
