@@ -49,15 +49,18 @@ def mean(x, axis=None, keepdims=False):
     """sum(x) / n"""
     _check_axes("mean", x, axis)
     n = _count(x, axis)
-    if n == 0:
+    total = x.sum(axis, keepdims)
+    if n == 0 and total.size:  # an empty result (shape (0, 0) over axis 0) averages nothing: fine
         raise ValueError(f"mean: cannot average over zero elements (shape {x.shape}, axis {axis})")
-    return x.sum(axis, keepdims) * (1.0 / n)
+    return total * (1.0 / max(n, 1))
 
 
 def var(x, axis=None, keepdims=False, ddof=0):
     """mean((x - mean(x))^2), with n - ddof in the denominator"""
     _check_axes("var", x, axis)
     n = _count(x, axis)
+    if n - ddof <= 0 and x.sum(axis, keepdims).size == 0:
+        return x.sum(axis, keepdims)  # an empty result: nothing is left undefined
     if n - ddof <= 0:
         raise ValueError(f"var: {n} element(s) over axis {axis} with ddof={ddof}; it needs more "
                          f"than ddof={ddof} elements (use ddof=0, or a longer axis)")

@@ -295,6 +295,69 @@ def test_random_movement_chains_match_pytorch(program):
     np.testing.assert_allclose(g.data, tg.numpy(), rtol=1e-12, atol=1e-12)
 
 
+# ---- reductions over random shapes (empty axes included) ----------------------------------------
+
+@st.composite
+def reductions(draw):
+    shape = tuple(draw(st.lists(st.integers(0, 3), max_size=3)))
+    nd = len(shape)
+    kind = draw(st.sampled_from(["sum", "mean", "max", "min", "logsumexp", "softmax", "log_softmax",
+                                 "var", "std"]))
+    if kind in ("softmax", "log_softmax"):
+        axis = draw(st.integers(-nd, nd - 1)) if nd else -1
+    elif nd == 0:
+        axis = draw(st.sampled_from([None, 0, -1]))
+    else:
+        axis = draw(st.one_of(st.none(), st.integers(-nd, nd - 1),
+                              st.lists(st.integers(0, nd - 1), min_size=1, max_size=nd, unique=True).map(tuple)))
+    return shape, kind, axis, draw(st.booleans())
+
+
+def _torch_reduction(x, kind, axis, keepdims):
+    if kind in ("softmax", "log_softmax"):
+        return getattr(torch, kind)(x, axis)
+    dims = tuple(range(x.ndim)) if axis is None else axis
+    if kind in ("max", "min"):
+        return (torch.amax if kind == "max" else torch.amin)(x, dims, keepdim=keepdims)
+    if kind == "logsumexp":
+        return torch.logsumexp(x, dims, keepdim=keepdims)
+    if kind in ("var", "std"):
+        return getattr(x, kind)(dims, correction=0, keepdim=keepdims)
+    return getattr(x, kind)(dims, keepdim=keepdims)
+
+
+@pytest.mark.skipif(torch is None, reason="needs PyTorch")
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(reductions())
+def test_reductions_over_random_shapes_match_pytorch(case):
+    shape, kind, axis, keepdims = case
+    n = int(np.prod(shape))
+    data = (np.random.default_rng(0).permutation(n) * 0.3).reshape(shape)  # no ties
+    tx = torch.tensor(data, requires_grad=True)
+    try:
+        ty = _torch_reduction(tx, kind, axis, keepdims)
+    except (RuntimeError, IndexError):  # e.g. the max of an empty axis: we raise too
+        with pytest.raises((ValueError, IndexError)):
+            x = Tensor(data)
+            x.softmax(axis) if kind in ("softmax", "log_softmax") else getattr(x, kind)(axis, keepdims)
+        return
+    x = Tensor(data.copy(), requires_grad=True)
+    if kind in ("mean", "var", "std") and ty.numel() and torch.isnan(ty).all():
+        with pytest.raises(ValueError, match="zero elements|element"):  # NaN in PyTorch: an error here
+            getattr(x, kind)(axis, keepdims)
+        return
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = x.softmax(axis) if kind == "softmax" else x.log_softmax(axis) if kind == "log_softmax" \
+            else getattr(x, kind)(axis, keepdims)
+        assert y.shape == tuple(ty.shape)
+        np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+        w = np.linspace(0.5, 1.5, y.size).reshape(y.shape)
+        (g,) = ag.grad(y, [x], grad_outputs=Tensor(w), allow_unused=True)
+    (tg,) = torch.autograd.grad(ty, [tx], grad_outputs=torch.tensor(w), allow_unused=True)
+    np.testing.assert_allclose(np.zeros(shape) if g is None else g.data,
+                               np.zeros(shape) if tg is None else tg.numpy(), rtol=1e-10, atol=1e-12)
+
+
 # ---- algebraic identities -----------------------------------------------------------------------
 
 @SETTINGS
