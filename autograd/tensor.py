@@ -195,10 +195,17 @@ class Tensor:
     # ---- in-place updates (they bump the version counter) ------------------------------------
 
     def _check_inplace(self, op):
-        if state.enabled and self.requires_grad and self._ctx is None:
+        if state.enabled and self.requires_grad:
+            if self._ctx is None:
+                raise RuntimeError(
+                    f"{op}: in-place change of a leaf tensor that requires grad while grad mode "
+                    "is on; wrap it in `with autograd.no_grad():` (as optimizers do)")
+            # NOTE: in-place methods are not recorded: the graph would still see the old values.
             raise RuntimeError(
-                f"{op}: in-place change of a leaf tensor that requires grad while grad mode is "
-                "on; wrap it in `with autograd.no_grad():` (as optimizers do)")
+                f"{op}: in-place change of a tensor of shape {self.shape} computed by op "
+                f"'{self._ctx.name}' while grad mode is on; it would not be recorded, so the "
+                "gradients through it would be wrong. Use an out-of-place op (y = y * 0, "
+                "y = y + x), or `with autograd.no_grad():` if the graph must not see the change")
 
     def zero_(self):
         self._check_inplace("zero_")

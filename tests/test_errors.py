@@ -228,6 +228,8 @@ ROWS = [
      r"^grad:", r"was not used", r"allow_unused=True"),
     ("inplace-leaf", lambda d: t(2, requires_grad=True).zero_(), RuntimeError,
      r"^zero_:", r"leaf tensor that requires grad", r"no_grad"),
+    ("inplace-nonleaf", lambda d: (t(2, requires_grad=True) * 2).zero_(), RuntimeError,
+     r"^zero_:", r"computed by op 'mul'", r"out-of-place op"),
     ("inplace-saved", lambda d: _saved_then_modified(), RuntimeError,
      r"^backward: op 'mul'", r"version 0 -> 1", r"call backward\(\) before the change"),
     # ---- layers ---------------------------------------------------------------------------------
@@ -481,6 +483,9 @@ DOC = {
                     '`allow_unused=True`'),
     'inplace-leaf': ('in-place change of a parameter while grad mode is on',
                      'wrap in `with autograd.no_grad():`'),
+    'inplace-nonleaf': ('in-place method on a tensor in the graph while grad mode is on (it '
+                        'would not be recorded)',
+                        'an out-of-place op, or `no_grad()` if the graph must not see it'),
     'inplace-saved': ('a tensor saved for backward changed in place before `backward()` (`+=` '
                       'under no_grad, `zero_`, `add_`, `copy_`, an optimizer step, a change of '
                       '`w` when `w.T` was saved)',
