@@ -111,7 +111,8 @@ def build_parser():
     graph = sub.add_parser("graph", help="draw the graph of an expression with values and "
                                          'gradients, e.g. chainrule graph "(x+y)*z" x=-2 y=5 z=-4')
     graph.add_argument("expression", help="numbers, names, + - * / **, unary -, and "
-                                          "exp/log/tanh/sigmoid/relu/sin/cos(...)")
+                                          "exp/log/tanh/sigmoid/relu/sin/cos(...); write one "
+                                          "that starts with '-' as '(-x)*y'")
     graph.add_argument("values", nargs="*", metavar="NAME=VALUE")
     graph.add_argument("--out", default="graph.svg", metavar="FILE",
                        help="output SVG (default: %(default)s)")
@@ -185,6 +186,8 @@ def _quiet_log(message):
 
 
 def cmd_graph(args):
+    import numpy as np
+
     from autograd import Tensor
 
     from . import expr, render
@@ -197,12 +200,14 @@ def cmd_graph(args):
         raise CLIError(f"{', '.join(unused)} given but not used in {args.expression!r}")
     leaves = {name: Tensor(value, dtype="float64", requires_grad=True, name=name)
               for name, value in values.items()}
-    out = expr.evaluate(tree, leaves, retain_grads=True)
-    out.name = "out"
-    if out.size != 1:
-        raise CLIError(f"the expression gives shape {out.shape}, not a single number")
-    out.backward(retain_graph=True)
+    with np.errstate(all="ignore"):  # a log(-1) or x/0 is reported below, once
+        out = expr.evaluate(tree, leaves, retain_grads=True)
+        out.name = "out"
+        out.backward(retain_graph=True)
     print(f"{args.expression} = {out.item():.6g}")
+    if not np.isfinite(out.item()):
+        print("note: the value is not finite (a log of a negative number, a division by "
+              "zero?), so the gradients are not meaningful")
     for name, leaf in leaves.items():
         grad = leaf.grad.item() if leaf.grad is not None else 0.0
         print(f"  d/d{name} = {grad:.6g}")
