@@ -4,7 +4,7 @@ Every loader returns a `Dataset` of NumPy arrays, already split into train, vali
 and test parts by generators seeded from `seed` (never the shared autograd generator),
 so the same seed always gives the same split, in a fresh run or a resumed one.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,8 @@ NAMES = ("spirals", "moons", "digits", "fashion-mnist", "text")
 
 @dataclass
 class Dataset:
-    """Arrays split three ways; `kind` is 'points' (N, 2), 'images' (N, C, H, W) or 'text'."""
+    """Arrays split three ways; `kind` is 'points' (N, 2), 'images' (N, C, H, W) or 'text'
+    (then x and y are the same character ids: the targets are the next characters)."""
 
     name: str
     kind: str
@@ -35,7 +36,6 @@ class Dataset:
     classes: list
     source: str = ""
     vocab: str = ""  # text only: the characters, index = class
-    extra: dict = field(default_factory=dict)
 
     @property
     def n_classes(self):

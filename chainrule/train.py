@@ -56,7 +56,8 @@ class Config:
 
     def check(self):
         if self.model not in models.MODELS:
-            raise CLIError(f"unknown --model {self.model!r}; choose from {', '.join(models.MODELS)}")
+            raise CLIError(f"unknown --model {self.model!r}; "
+                           f"choose from {', '.join(models.MODELS)}")
         if self.optimizer not in OPTIMIZERS:
             raise CLIError(f"unknown --optimizer {self.optimizer!r}; "
                            f"choose from {', '.join(OPTIMIZERS)}")
