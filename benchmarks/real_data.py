@@ -1,0 +1,583 @@
+"""Real data (issue 6): train on Fashion-MNIST and on text, chainrule next to PyTorch.
+
+    python benchmarks/real_data.py [--only mlp,cnn,lstm] [--seeds 0,1,2] [--threads 1]
+
+Each model is built once in PyTorch; its state dict, converted to arrays, is loaded into
+the same model in chainrule (chainrule.models), so both start from the same weights. Both
+then see the same batches: one shuffled index order per (seed, epoch), shared. The two
+libraries alternate epoch by epoch (chainrule's epoch, then PyTorch's, then chainrule's
+next epoch, ...) and the LSTM alternates step by step, so both train under the same
+background load on these shared machines (see /work/shared/BENCHMARKING.md).
+
+Reported per model and library: test accuracy on the official 10k test set (or bits per
+character on the held-out last 10% of the text), training wall time (the epochs only),
+evaluation time, and chainrule's peak memory (tracemalloc, measured in a separate short
+run from the same initial weights: 20 training steps then the test evaluation, so the
+timed runs do not pay for tracing). PyTorch's allocator is invisible to tracemalloc: '-'.
+"""
+import argparse
+import gc
+import math
+import os
+import platform
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MEAN, STD = 0.2860, 0.3530  # Fashion-MNIST training set, as chainrule.datasets uses
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--only", default="mlp,cnn,lstm", help="comma-separated: mlp, cnn, lstm")
+    p.add_argument("--seeds", default="0", help="comma-separated seeds (image models)")
+    p.add_argument("--threads", type=int, default=1, help="BLAS / OpenMP / torch threads")
+    p.add_argument("--data-dir", default=None, help="Fashion-MNIST IDX folder")
+    p.add_argument("--limit", type=int, default=None, help="train/test examples (smoke runs)")
+    p.add_argument("--mlp-epochs", type=int, default=5)
+    p.add_argument("--mlp-batch", type=int, default=64)
+    p.add_argument("--mlp-lr", type=float, default=2e-3)
+    p.add_argument("--cnn-epochs", type=int, default=8)
+    p.add_argument("--cnn-batch", type=int, default=64)
+    p.add_argument("--cnn-lr", type=float, default=2e-3)
+    p.add_argument("--lstm-steps", type=int, default=500)
+    p.add_argument("--lstm-batch", type=int, default=32)
+    p.add_argument("--lstm-seq", type=int, default=64)
+    p.add_argument("--lstm-lr", type=float, default=4e-3)
+    p.add_argument("--lstm-dtype", default="float32", choices=("float32", "float64"))
+    p.add_argument("--lstm-seed", type=int, default=0)
+    p.add_argument("--no-torch", action="store_true", help="chainrule only (no comparison)")
+    return p.parse_args(argv)
+
+
+# ---- shared pieces --------------------------------------------------------------------------
+
+def epoch_order(n, seed, epoch):
+    """The shuffled example order of one epoch; both libraries use the same one."""
+    import numpy as np
+
+    return np.random.default_rng([seed, epoch, 6]).permutation(n)
+
+
+def batches_of(order, batch_size):
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def load_fashion(data_dir=None, limit=None):
+    """(x_train, y_train, x_test, y_test): float32 (N, 1, 28, 28) standardised, int64."""
+    import numpy as np
+
+    from nn.data import load_fashion_mnist
+
+    parts = []
+    for train in (True, False):
+        x, y = load_fashion_mnist(data_dir, train=train, normalize=True)
+        if limit is not None:
+            x, y = x[:limit], y[:limit]
+        parts += [((x - MEAN) / STD).astype(np.float32)[:, None], y]
+    return tuple(parts)
+
+
+def text_ids(limit=None):
+    """(ids of the first 90% of the text, ids of the last 10%, vocab)."""
+    import numpy as np
+
+    from chainrule.corpus import load_text
+
+    text = load_text("dhammapada")
+    if limit is not None:
+        text = text[:limit]
+    vocab = "".join(sorted(set(text)))
+    index = {c: i for i, c in enumerate(vocab)}
+    ids = np.array([index[c] for c in text], dtype=np.int64)
+    n_test = len(ids) // 10
+    return ids[:len(ids) - n_test], ids[len(ids) - n_test:], vocab
+
+
+def text_batches(ids, seq_len, batch_size, seed, epoch):
+    """One epoch of (x, y) windows of seq_len characters from a random offset, shuffled."""
+    import numpy as np
+
+    rng = np.random.default_rng([seed, epoch, 17])
+    n = len(ids) - seq_len - 1
+    offset = int(rng.integers(seq_len)) % n
+    starts = rng.permutation(np.arange(offset, n, seq_len))
+    out = []
+    for i in range(0, len(starts), batch_size):
+        window = starts[i:i + batch_size, None] + np.arange(seq_len + 1)
+        chars = ids[window]
+        out.append((chars[:, :-1], chars[:, 1:]))
+    return out
+
+
+def chainrule_peak(fn):
+    """Peak bytes that tracemalloc sees during fn() (NumPy reports its buffers to it)."""
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def fmt_mib(n):
+    return "-" if n is None else f"{n / 2**20:.1f} MiB"
+
+
+# ---- the two libraries, one interface -------------------------------------------------------
+# Each side offers: step(x, y) -> loss (float); predict(x) -> logits as an array (eval mode,
+# no graph); end_epoch() (the lr schedule).
+
+class ChainruleSide:
+    def __init__(self, model, lr, epochs, clip=None):
+        import autograd
+        import nn
+        from nn import optim
+        from nn.optim import lr_scheduler
+
+        self.autograd, self.nn, self.model, self.clip = autograd, nn, model, clip
+        self.opt = optim.Adam(model.parameters(), lr=lr)
+        self.sched = lr_scheduler.CosineAnnealingLR(self.opt, T_max=epochs) if epochs else None
+
+    def step(self, x, y):
+        from autograd import Tensor
+
+        logits = self.model(Tensor(x))
+        if isinstance(logits, tuple):  # the LSTM returns (logits, state)
+            logits = logits[0]
+        loss = self.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                                Tensor(y.reshape(-1)))
+        self.opt.zero_grad()
+        loss.backward()
+        if self.clip:
+            self.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
+        self.opt.step()
+        return loss.item()
+
+    def predict(self, x, state=None):
+        from autograd import Tensor
+
+        self.model.eval()
+        try:
+            with self.autograd.no_grad():
+                if state is not None or x.dtype.kind == "i":
+                    logits, state = self.model(Tensor(x), state)
+                    return logits.data, state
+                return self.model(Tensor(x)).data
+        finally:
+            self.model.train()
+
+    def end_epoch(self):
+        if self.sched is not None:
+            self.sched.step()
+
+
+class TorchSide:
+    def __init__(self, model, lr, epochs, clip=None):
+        import torch
+
+        self.torch, self.model, self.clip = torch, model, clip
+        self.opt = torch.optim.Adam(model.parameters(), lr=lr)
+        self.sched = (torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, T_max=epochs)
+                      if epochs else None)
+
+    def step(self, x, y):
+        torch = self.torch
+        logits = self.model(torch.from_numpy(x))
+        if isinstance(logits, tuple):
+            logits = logits[0]
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                                 torch.from_numpy(y.reshape(-1)))
+        self.opt.zero_grad()
+        loss.backward()
+        if self.clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
+        self.opt.step()
+        return loss.item()
+
+    def predict(self, x, state=None):
+        torch = self.torch
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                if state is not None or x.dtype.kind == "i":
+                    logits, state = self.model(torch.from_numpy(x), state)
+                    return logits.numpy(), state
+                return self.model(torch.from_numpy(x)).numpy()
+        finally:
+            self.model.train()
+
+    def end_epoch(self):
+        if self.sched is not None:
+            self.sched.step()
+
+
+def torch_models():
+    """PyTorch twins of chainrule.models (same parameter names, so state dicts match)."""
+    import torch
+    from torch import nn as tnn
+
+    class MLP(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = tnn.Sequential(tnn.Linear(784, 256), tnn.ReLU(), tnn.Linear(256, 128),
+                                         tnn.ReLU(), tnn.Linear(128, 10))
+
+        def forward(self, x):
+            return self.layers(x.reshape(x.shape[0], -1))
+
+    class CNN(tnn.Module):
+        def __init__(self, c1=16, c2=32, hidden=48):
+            super().__init__()
+            self.features = tnn.Sequential(
+                tnn.Conv2d(1, c1, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
+                tnn.Conv2d(c1, c2, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2))
+            self.classifier = tnn.Sequential(tnn.Linear(c2 * 7 * 7, hidden), tnn.ReLU(),
+                                             tnn.Linear(hidden, 10))
+
+        def forward(self, x):
+            x = self.features(x)
+            return self.classifier(x.reshape(x.shape[0], -1))
+
+    class CharLSTM(tnn.Module):
+        def __init__(self, vocab, embedding_dim=32, hidden=128):
+            super().__init__()
+            self.embedding = tnn.Embedding(vocab, embedding_dim)
+            self.lstm = tnn.LSTM(embedding_dim, hidden, batch_first=True)
+            self.head = tnn.Linear(hidden, vocab)
+
+        def forward(self, ids, state=None):
+            out, state = self.lstm(self.embedding(ids), state)
+            return self.head(out), state
+
+    return {"mlp": MLP, "cnn": CNN, "lstm": CharLSTM, "torch": torch}
+
+
+def twins(name, vocab_size=None, dtype="float32"):
+    """(torch model, chainrule model with the torch model's initial weights)."""
+    import numpy as np
+
+    from chainrule import models
+
+    t = torch_models()
+    if name == "lstm":
+        tmodel = t["lstm"](vocab_size)
+        cmodel = models.CharLSTM(vocab_size)
+    elif name == "cnn":
+        tmodel, cmodel = t["cnn"](), models.CNN(1, 28, 10)
+    else:
+        tmodel, cmodel = t["mlp"](), models.MLP(784, (256, 128), 10)
+    if dtype == "float64":
+        tmodel = tmodel.double()
+    weights = {k: v.detach().numpy() for k, v in tmodel.state_dict().items()}
+    if dtype == "float64":  # chainrule's parameters take the dtype of what is loaded? cast
+        for p in cmodel.parameters():
+            p.data = p.data.astype(np.float64)
+    cmodel.load_state_dict(weights)
+    return tmodel, cmodel
+
+
+def accuracy(side, x, y, chunk=500):
+    import numpy as np
+
+    preds = [side.predict(x[i:i + chunk]).argmax(axis=1) for i in range(0, len(y), chunk)]
+    return float((np.concatenate(preds) == y).mean())
+
+
+# ---- image models ---------------------------------------------------------------------------
+
+def run_image(name, data, seed, epochs, batch_size, lr, with_torch=True, log=print,
+              freeze=True):
+    """Train `name` ('mlp' or 'cnn') in both libraries, alternating epochs; a result dict."""
+    import numpy as np
+
+    torch = torch_models()["torch"]
+    x_train, y_train, x_test, y_test = data
+    torch.manual_seed(seed)
+    tmodel, cmodel = twins(name)
+    initial = {k: v.detach().numpy().copy() for k, v in tmodel.state_dict().items()}
+    sides = {"chainrule": ChainruleSide(cmodel, lr, epochs)}
+    if with_torch:
+        sides["pytorch"] = TorchSide(tmodel, lr, epochs)
+    res = {k: {"train_s": 0.0, "losses": []} for k in sides}
+    if freeze:  # PyTorch's import-time objects out of the collector's full passes (as run.py)
+        gc.collect()
+        gc.freeze()
+    for epoch in range(epochs):
+        order = batches_of(epoch_order(len(y_train), seed, epoch), batch_size)
+        for lib, side in sides.items():
+            gc.collect()
+            t0 = time.perf_counter()
+            total = 0.0
+            for i, idx in enumerate(order):
+                loss = side.step(x_train[idx], y_train[idx])
+                total += loss * len(idx)
+                if epoch == 0 and i == 0:
+                    res[lib]["first_loss"] = loss
+            side.end_epoch()
+            res[lib]["train_s"] += time.perf_counter() - t0
+            res[lib]["losses"].append(total / len(y_train))
+        log(f"  {name} seed {seed} epoch {epoch + 1}/{epochs}: " + ", ".join(
+            f"{lib} loss {r['losses'][-1]:.4f} ({r['train_s']:.1f} s so far)"
+            for lib, r in res.items()))
+    for lib, side in sides.items():
+        t0 = time.perf_counter()
+        res[lib]["test_acc"] = accuracy(side, x_test, y_test)
+        res[lib]["eval_s"] = time.perf_counter() - t0
+    res["chainrule"]["peak"] = _image_peak(name, initial, data, seed, batch_size, lr)
+    return res
+
+
+def _image_peak(name, initial, data, seed, batch_size, lr, steps=20):
+    """tracemalloc peak of chainrule: `steps` training steps then the test evaluation."""
+    from chainrule import models
+
+    x_train, y_train, x_test, y_test = data
+    model = models.CNN(1, 28, 10) if name == "cnn" else models.MLP(784, (256, 128), 10)
+    model.load_state_dict(initial)
+    side = ChainruleSide(model, lr, 1)
+    order = batches_of(epoch_order(len(y_train), seed, 0), batch_size)[:steps]
+
+    def work():
+        for idx in order:
+            side.step(x_train[idx], y_train[idx])
+        accuracy(side, x_test, y_test)
+
+    return chainrule_peak(work)
+
+
+# ---- character LSTM -------------------------------------------------------------------------
+
+def bits_per_char(side, ids, seq_len=64, streams=16):
+    """Next-character loss (bits) over held-out ids read as `streams` parallel strands,
+    the state carried from window to window (as chainrule.train evaluates text)."""
+    import numpy as np
+
+    length = (len(ids) - 1) // streams
+    x = ids[:streams * length].reshape(streams, length)
+    y = ids[1:streams * length + 1].reshape(streams, length)
+    state, total = None, 0.0
+    for start in range(0, length, seq_len):
+        xb, yb = x[:, start:start + seq_len], y[:, start:start + seq_len]
+        logits, state = side.predict(xb, state if state is not None else _zero_state(side, xb))
+        z = logits.astype(np.float64)
+        z = z - z.max(axis=-1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+        total -= np.take_along_axis(logp, yb[..., None], axis=-1).sum()
+    return total / (streams * length) / math.log(2)
+
+
+def _zero_state(side, xb):
+    """An explicit zero (h, c) so predict() knows it is the recurrent model."""
+    import numpy as np
+
+    hidden = 128
+    dtype = np.float64 if getattr(side, "dtype", "float32") == "float64" else np.float32
+    h = np.zeros((1, xb.shape[0], hidden), dtype)
+    if isinstance(side, TorchSide):
+        import torch
+
+        return torch.from_numpy(h), torch.from_numpy(h.copy())
+    from autograd import Tensor
+
+    return Tensor(h), Tensor(h.copy())
+
+
+def sample(side, vocab, prompt, length, temperature, seed):
+    import numpy as np
+
+    rng = np.random.default_rng([seed, 99])
+    index = {c: i for i, c in enumerate(vocab)}
+    ids = np.array([[index[c] for c in prompt if c in index] or [0]], dtype=np.int64)
+    logits, state = side.predict(ids, _zero_state(side, ids))
+    chars = []
+    for _ in range(length):
+        z = logits[0, -1].astype(np.float64) / temperature
+        p = np.exp(z - z.max())
+        nxt = int(rng.choice(len(vocab), p=p / p.sum()))
+        chars.append(vocab[nxt])
+        logits, state = side.predict(np.array([[nxt]], dtype=np.int64), state)
+    return prompt + "".join(chars)
+
+
+def run_lstm(steps, batch_size, seq_len, lr, dtype="float32", seed=0, with_torch=True,
+             limit=None, report_every=100, log=print, freeze=True):
+    """Train the character LSTM in both libraries in lockstep (one step each in turn)."""
+    import numpy as np
+
+    torch = torch_models()["torch"]
+    train_ids, test_ids, vocab = text_ids(limit)
+    torch.manual_seed(seed)
+    tmodel, cmodel = twins("lstm", len(vocab), dtype)
+    initial = {k: v.detach().numpy().copy() for k, v in tmodel.state_dict().items()}
+    sides = {"chainrule": ChainruleSide(cmodel, lr, 0, clip=5.0)}
+    if with_torch:
+        sides["pytorch"] = TorchSide(tmodel, lr, 0, clip=5.0)
+    for side in sides.values():
+        side.dtype = dtype
+    res = {k: {"train_s": 0.0, "losses": {}} for k in sides}
+    if freeze:
+        gc.collect()
+        gc.freeze()
+    step, epoch = 0, 0
+    while step <= steps:  # the loss at step k is computed before update k; steps+1 forwards
+        for x, y in text_batches(train_ids, seq_len, batch_size, seed, epoch):
+            if step > steps:
+                break
+            for lib, side in sides.items():
+                t0 = time.perf_counter()
+                loss = side.step(x, y)
+                res[lib]["train_s"] += time.perf_counter() - t0
+                if step % report_every == 0 or step == steps:
+                    res[lib]["losses"][step] = loss
+            if step % report_every == 0 or step == steps:
+                log(f"  lstm step {step}: " + ", ".join(
+                    f"{lib} {r['losses'][step]:.5f}" for lib, r in res.items()))
+            step += 1
+        epoch += 1
+    res["epochs"] = epoch
+    for lib, side in sides.items():
+        t0 = time.perf_counter()
+        res[lib]["bpc"] = bits_per_char(side, test_ids, seq_len)
+        res[lib]["eval_s"] = time.perf_counter() - t0
+        res[lib]["sample"] = sample(side, vocab, "The ", 300, 0.8, seed)
+    res["chainrule"]["peak"] = _lstm_peak(initial, vocab, train_ids, test_ids, batch_size,
+                                         seq_len, lr, dtype, seed)
+    return res
+
+
+def _lstm_peak(initial, vocab, train_ids, test_ids, batch_size, seq_len, lr, dtype, seed,
+               steps=5):
+    from chainrule import models
+
+    model = models.CharLSTM(len(vocab))
+    if dtype == "float64":
+        for p in model.parameters():
+            p.data = p.data.astype("float64")
+    model.load_state_dict(initial)
+    side = ChainruleSide(model, lr, 0, clip=5.0)
+    side.dtype = dtype
+    batches = text_batches(train_ids, seq_len, batch_size, seed, 0)[:steps]
+
+    def work():
+        for x, y in batches:
+            side.step(x, y)
+        bits_per_char(side, test_ids, seq_len)
+
+    return chainrule_peak(work)
+
+
+# ---- printing -------------------------------------------------------------------------------
+
+def header(args, np, torch):
+    try:
+        import threadpoolctl
+
+        blas = "; ".join(f"{i['internal_api']} {i.get('version')} ({i['num_threads']} threads, "
+                         f"{i['prefix']})" for i in threadpoolctl.threadpool_info())
+    except ImportError:
+        blas = "(pip install threadpoolctl to show)"
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    lines = [f"date      {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+             f"machine   {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+             f"versions  python {platform.python_version()}, numpy {np.__version__}"
+             + (f", torch {torch.__version__}" if torch else ""),
+             f"threads   {args.threads} (OMP/OPENBLAS/MKL env"
+             + (f", torch.set_num_threads; torch reports {torch.get_num_threads()})" if torch
+                else ")"),
+             f"BLAS      {blas}",
+             f"command   {' '.join([Path(sys.executable).name] + sys.argv)}"]
+    print("\n".join(lines), flush=True)
+
+
+def table(rows, columns):
+    widths = [max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns]
+    out = [" | ".join(c.ljust(w) for c, w in zip(columns, widths)),
+           "-|-".join("-" * w for w in widths)]
+    out += [" | ".join(str(r.get(c, "")).ljust(w) for c, w in zip(columns, widths)) for r in rows]
+    return "\n".join(out)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)  # before NumPy/PyTorch load their BLAS
+    sys.path.insert(0, str(ROOT))
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(args.threads)
+    header(args, np, torch)
+    only = [n for n in args.only.split(",") if n]
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    with_torch = not args.no_torch
+    rows = []
+    started = time.perf_counter()
+    if "mlp" in only or "cnn" in only:
+        data = load_fashion(args.data_dir, args.limit)
+        print(f"data      Fashion-MNIST {len(data[1])} train, {len(data[3])} test, "
+              f"standardised with mean {MEAN} std {STD}", flush=True)
+    for name in ("mlp", "cnn"):
+        if name not in only:
+            continue
+        epochs, batch, lr = (getattr(args, f"{name}_{k}") for k in ("epochs", "batch", "lr"))
+        for seed in seeds:
+            print(f"{name}: seed {seed}, {epochs} epochs, batch {batch}, Adam lr {lr:g}, "
+                  "cosine over epochs", flush=True)
+            res = run_image(name, data, seed, epochs, batch, lr, with_torch)
+            for lib in ("chainrule", "pytorch"):
+                if lib not in res:
+                    continue
+                r = res[lib]
+                rows.append({"model": name, "seed": seed, "library": lib,
+                             "test acc": f"{100 * r['test_acc']:.2f}%",
+                             "train time": f"{r['train_s']:.1f} s",
+                             "eval time": f"{r['eval_s']:.1f} s",
+                             "peak mem": fmt_mib(r.get("peak")),
+                             "first loss": f"{r['first_loss']:.5f}",
+                             "last epoch loss": f"{r['losses'][-1]:.4f}"})
+            print(table(rows[-2:], list(rows[-1])), flush=True)
+    if "lstm" in only:
+        print(f"lstm: {args.lstm_steps} steps, batch {args.lstm_batch}, seq {args.lstm_seq}, "
+              f"Adam lr {args.lstm_lr:g}, clip 5, {args.lstm_dtype}", flush=True)
+        res = run_lstm(args.lstm_steps, args.lstm_batch, args.lstm_seq, args.lstm_lr,
+                       args.lstm_dtype, args.lstm_seed, with_torch, args.limit)
+        steps = sorted(res["chainrule"]["losses"])
+        lrows = []
+        for s in steps:
+            row = {"step": s, "chainrule": f"{res['chainrule']['losses'][s]:.5f}"}
+            if with_torch:
+                c, t = res["chainrule"]["losses"][s], res["pytorch"]["losses"][s]
+                row.update(pytorch=f"{t:.5f}", **{"rel diff": f"{abs(c - t) / abs(t):.2e}"})
+            lrows.append(row)
+        print(f"lstm training loss ({res['epochs']} passes over the text), {args.lstm_dtype}:")
+        print(table(lrows, list(lrows[0])))
+        for lib in ("chainrule", "pytorch"):
+            if lib not in res:
+                continue
+            r = res[lib]
+            rows.append({"model": "lstm", "seed": args.lstm_seed, "library": lib,
+                         "test acc": f"{r['bpc']:.3f} bpc", "train time": f"{r['train_s']:.1f} s",
+                         "eval time": f"{r['eval_s']:.1f} s", "peak mem": fmt_mib(r.get("peak")),
+                         "first loss": f"{r['losses'][0]:.5f}",
+                         "last epoch loss": f"{r['losses'][steps[-1]]:.4f}"})
+            print(f"{lib} sample at temperature 0.8:\n{r['sample']}\n")
+    print(f"\nall results (total {time.perf_counter() - started:.0f} s; peak mem = chainrule's "
+          "tracemalloc peak over 20 training steps (LSTM: 5) + the test evaluation, '-' for "
+          "PyTorch; 'last epoch loss' for the LSTM is the loss of the last step)")
+    print(table(rows, ["model", "seed", "library", "test acc", "train time", "eval time",
+                       "peak mem", "first loss", "last epoch loss"]))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
