@@ -30,13 +30,14 @@ def curves(history, path, bits=False):
         return None
     epochs = np.arange(1, len(history["train_loss"]) + 1)
     scale = 1 / np.log(2) if bits else 1.0  # nats -> bits per character for text
+    dots, squares = ("o-", "s-") if len(epochs) <= 30 else ("-", "--")  # markers only if few
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot(epochs, np.array(history["train_loss"]) * scale, "o-", label="train")
-    ax_loss.plot(epochs, np.array(history["val_loss"]) * scale, "s-", label="validation")
+    ax_loss.plot(epochs, np.array(history["train_loss"]) * scale, dots, label="train")
+    ax_loss.plot(epochs, np.array(history["val_loss"]) * scale, squares, label="validation")
     ax_loss.set(xlabel="epoch", ylabel="bits per character" if bits else "cross-entropy loss",
                 title="loss")
-    ax_acc.plot(epochs, history["train_acc"], "o-", label="train")
-    ax_acc.plot(epochs, history["val_acc"], "s-", label="validation")
+    ax_acc.plot(epochs, history["train_acc"], dots, label="train")
+    ax_acc.plot(epochs, history["val_acc"], squares, label="validation")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
