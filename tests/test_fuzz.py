@@ -28,7 +28,7 @@ from hypothesis.extra import numpy as hnp  # noqa: E402
 
 from autograd import Tensor  # noqa: E402
 
-nn = pytest.importorskip("nn")
+import nn  # noqa: E402  (our own package: never skipped)
 
 MAX_EXAMPLES = {"constructor": 400, "constructor_arrays": 200, "indexing": 400,
                 "load_random": 200, "load_mutated": 400, "checkpoint_mutated": 200}
@@ -291,7 +291,7 @@ def test_nn_load_of_mutated_valid_files(case):
 
 
 def _checkpoint_bytes():
-    checkpoint = pytest.importorskip("chainrule.checkpoint")
+    from chainrule import checkpoint
     path = os.path.join(TMP, "checkpoint.npz")
     checkpoint.save({"model": {"w": np.ones((2, 2), np.float32)}, "epoch": 3,
                      "optimizer": {"state": {0: {"step": 1}}}}, path)
@@ -302,7 +302,7 @@ def _checkpoint_bytes():
 @fuzz_settings("checkpoint_mutated")
 @given(data=st.data())
 def test_cli_checkpoint_load_of_mutated_files(data):
-    checkpoint = pytest.importorskip("chainrule.checkpoint")
+    from chainrule import checkpoint
     from chainrule.errors import CheckpointError
 
     COUNTS["checkpoint_mutated"] += 1
