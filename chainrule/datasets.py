@@ -128,9 +128,13 @@ def _fashion_mnist(data_dir):
                         ) from None
     except (ValueError, OSError) as exc:
         raise DataError(str(exc).replace("\n", " ")) from None
-    # Centred with the training set's mean and std (0.286, 0.353): faster, steadier training.
+    # Each pixel standardised by its own training-set mean and std; + 0.05 so that border
+    # pixels (almost always 0, std near 0) are not blown up. The MLP reaches 89.2-89.5% in
+    # 5 epochs with it, 88.7-89.3% with one mean and std (0.286, 0.353) for every pixel
+    # (benchmarks/README.md, "Real data").
     (x_train, y_train), (x_test, y_test) = parts
-    scale = lambda a: ((a - 0.2860) / 0.3530).astype(np.float32)[:, None, :, :]
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0) + 0.05
+    scale = lambda a: ((a - mean) / std).astype(np.float32)[:, None, :, :]
     return scale(x_train), y_train, scale(x_test), y_test
 
 
