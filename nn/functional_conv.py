@@ -1,7 +1,7 @@
 """Functional convolution and pooling: composites of the unfold/fold and window primitives.
 
 A convolution is im2col (`Unfold`, one strided copy of every window) followed by ONE
-matmul with the flattened filters; its gradients come from the matmul's rule and `Fold`
+2-D matmul per group with the flattened filters; its gradients come from the matmul's rule and `Fold`
 (col2im). Shapes follow PyTorch: inputs (N, C, L) / (N, C, H, W), or unbatched (C, L) /
 (C, H, W); weights (out_channels, in_channels / groups, *kernel_size).
 
@@ -123,19 +123,25 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, nd, fn, padding_mo
             f"{_who(fn, layer)}: input of spatial size {tuple(spatial)} (padding {padding}) is "
             "smaller than the dilated kernel "
             f"{tuple(d * (k - 1) + 1 for k, d in zip(kernel_size, dilation))}")
+    # NOTE: the windows are laid out as (C, *k, N, *out), i.e. a (C*k, N*L) matrix, so that
+    # the convolution is ONE 2-D matmul (O, C*k) @ (C*k, N*L) per group, and so are both
+    # products of its backward (dW = g @ cols^T, dcols = W^T @ g; the transpose is a view
+    # BLAS reads as is). With the windows per sample, (N, C*k, L), NumPy ran one small GEMM
+    # per sample: 3-7% slower per cnn_step on one BLAS thread (benchmarks/README.md, which
+    # also says what 2 threads do). The price is one transposition of the (O, N, *out)
+    # result to (N, O, *out) (a view; a contiguous copy measured no faster), and of its grad.
     cols = Unfold.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
-                        dilation=dilation)                       # (N, C, *k, *out)
-    length = int(np.prod(out_spatial))
+                        dilation=dilation, layout="ckno")          # (C, *k, N, *out)
+    columns = n * int(np.prod(out_spatial))
     k = cg * int(np.prod(kernel_size))
-    # One BLAS call per sample: (O, C*k) @ (C*k, L); the result is already (N, O, *out).
     if groups == 1:
-        y = weight.reshape(o, k) @ cols.reshape(n, k, length)                 # (N, O, L)
-    else:
+        y = weight.reshape(o, k) @ cols.reshape(k, columns)         # (O, N*L)
+    else:  # channels are grouped in order, so group g's rows of cols are contiguous
         w_g = weight.reshape(groups, o // groups, k)
-        y = (w_g @ cols.reshape(n, groups, k, length)).reshape(n, o, length)
+        y = (w_g @ cols.reshape(groups, k, columns)).reshape(o, columns)
     if bias is not None:
         y = y + bias.reshape(o, 1)
-    y = y.reshape((n, o) + out_spatial)
+    y = y.reshape((o, n) + out_spatial).permute((1, 0) + tuple(range(2, 2 + nd)))
     return y.squeeze(0) if unbatched else y
 
 

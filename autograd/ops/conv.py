@@ -8,8 +8,9 @@ Two pairs, each the other's backward, so create_graph works to any order:
 `MaxPool` is `WindowGather` with the winners found in its own forward.
 
 Shapes: inputs are (N, C, *spatial) with any number of spatial axes; windows come out
-as (N, C, *kernel_size, *out_spatial), so that a convolution is one batched matmul
-(O, C*k) @ (N, C*k, L) whose result is already laid out as (N, O, *out_spatial).
+as (N, C, *kernel_size, *out_spatial) (layout "ncko", PyTorch's unfold and the pools) or
+as (C, *kernel_size, N, *out_spatial) (layout "ckno", for convolution: flattened, it is
+the (C*k, N*L) right-hand side of ONE 2-D matmul (O, C*k) @ (C*k, N*L)).
 `padding` is one (before, after) pair per spatial axis (ceil_mode and 'same' need
 asymmetric pads).
 """
@@ -70,51 +71,80 @@ def _inside(offset, out_shape, size, stride, padding, dilation):
     return tuple(outs), tuple(ins)
 
 
-def unfold_array(x, kernel_size, stride, padding, dilation):
-    """(N, C, *S) -> (N, C, *kernel_size, *out): every window, zero-padded, in one array."""
+_LAYOUTS = ("ncko", "ckno")
+
+
+def _cols_shape(n, c, kernel_size, out_shape, layout):
+    if layout == "ncko":
+        return (n, c) + tuple(kernel_size) + tuple(out_shape)
+    return (c,) + tuple(kernel_size) + (n,) + tuple(out_shape)
+
+
+def _cols_index(offset, out_index, layout):
+    """Index of `cols` for kernel offset `offset` and output positions `out_index`."""
+    if layout == "ncko":
+        return (slice(None), slice(None)) + offset + out_index
+    return (slice(None),) + offset + (slice(None),) + out_index
+
+
+def _check_layout(layout):
+    if layout not in _LAYOUTS:
+        raise ValueError(f"unfold/fold: layout must be 'ncko' (N, C, *k, *out) or 'ckno' "
+                         f"(C, *k, N, *out), got {layout!r}")
+
+
+def unfold_array(x, kernel_size, stride, padding, dilation, layout="ncko"):
+    """(N, C, *S) -> every window, zero-padded, in one array: (N, C, *kernel_size, *out)
+    (layout "ncko") or (C, *kernel_size, N, *out) (layout "ckno")."""
     out_shape = _out_shape(x.shape[2:], kernel_size, stride, padding, dilation)
     padded = any(lo or hi for lo, hi in padding)
-    cols = (np.zeros if padded else np.empty)(x.shape[:2] + tuple(kernel_size) + out_shape,
-                                              dtype=x.dtype)
+    cols = (np.zeros if padded else np.empty)(
+        _cols_shape(x.shape[0], x.shape[1], kernel_size, out_shape, layout), dtype=x.dtype)
     # NOTE: one strided copy per kernel offset (prod(kernel_size) of them); measured 2-3x
     # faster than copying a sliding_window_view, whose innermost axis is the short kernel
     # axis. Padding is never materialised: each offset copies only the part of its
-    # windows that lies inside the input, the rest of `cols` stays zero.
+    # windows that lies inside the input, the rest of `cols` stays zero. Both layouts keep
+    # the output positions innermost, so the copies are equally fast; for "ckno" the input
+    # is read through a (C, N, *S) view.
+    src = x if layout == "ncko" else x.swapaxes(0, 1)
     every = (slice(None), slice(None))
     for offset in _offsets(kernel_size):
         inside = _inside(offset, out_shape, x.shape[2:], stride, padding, dilation)
         if inside is not None:
-            cols[every + offset + inside[0]] = x[every + inside[1]]
+            cols[_cols_index(offset, inside[0], layout)] = src[every + inside[1]]
     return cols
 
 
-def fold_array(cols, shape, kernel_size, stride, padding, dilation):
+def fold_array(cols, shape, kernel_size, stride, padding, dilation, layout="ncko"):
     """The adjoint of unfold_array: add every window back into zeros of `shape` (overlaps sum)."""
     nd = len(kernel_size)
-    out_shape = cols.shape[2 + nd:]
+    out_shape = cols.shape[2 + nd:]  # the same axes in both layouts
     x = np.zeros(tuple(shape), dtype=cols.dtype)
     # NOTE: one vectorised add per kernel offset, never a loop over output positions; the
     # parts of windows that lie in the padding are dropped.
+    dst = x if layout == "ncko" else x.swapaxes(0, 1)
     every = (slice(None), slice(None))
     for offset in _offsets(kernel_size):
         inside = _inside(offset, out_shape, shape[2:], stride, padding, dilation)
         if inside is not None:
-            x[every + inside[1]] += cols[every + offset + inside[0]]
+            dst[every + inside[1]] += cols[_cols_index(offset, inside[0], layout)]
     return x
 
 
 # ---- im2col / col2im ---------------------------------------------------------------------
 
 class Unfold(Function):
-    """windows of x: (N, C, *S) -> (N, C, *k, *out), zero-padded;  dx = fold(grad)"""
+    """windows of x: (N, C, *S) -> (N, C, *k, *out) or, layout="ckno", (C, *k, N, *out),
+    zero-padded;  dx = fold(grad)"""
 
     name = "unfold"
     saves_inputs = False
 
-    def forward(self, x, kernel_size, stride, padding, dilation):
+    def forward(self, x, kernel_size, stride, padding, dilation, layout="ncko"):
+        _check_layout(layout)
         self.in_shape = x.shape
         self.geometry = dict(kernel_size=kernel_size, stride=stride, padding=padding,
-                             dilation=dilation)
+                             dilation=dilation, layout=layout)
         return unfold_array(x, **self.geometry)
 
     def backward(self, grad, out):
@@ -122,14 +152,16 @@ class Unfold(Function):
 
 
 class Fold(Function):
-    """sum of windows (N, C, *k, *out) back into shape (N, C, *S);  dx = unfold(grad)"""
+    """sum of windows (N, C, *k, *out) or, layout="ckno", (C, *k, N, *out) back into shape
+    (N, C, *S);  dx = unfold(grad)"""
 
     name = "fold"
     saves_inputs = False
 
-    def forward(self, cols, shape, kernel_size, stride, padding, dilation):
+    def forward(self, cols, shape, kernel_size, stride, padding, dilation, layout="ncko"):
+        _check_layout(layout)
         self.geometry = dict(kernel_size=kernel_size, stride=stride, padding=padding,
-                             dilation=dilation)
+                             dilation=dilation, layout=layout)
         return fold_array(cols, shape, **self.geometry)
 
     def backward(self, grad, out):
