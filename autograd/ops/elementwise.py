@@ -258,15 +258,17 @@ class Relu(Function):
 
     name = "relu"
     saves_inputs = False
+    saves_output = True
 
     def forward(self, x):
-        self.mask = x > 0
         # NOTE: np.maximum, not np.where(mask, x, 0): 10x faster on a (64, 8, 28, 28) batch,
-        # keeps the dtype, and passes NaN through as PyTorch's relu does.
+        # keeps the dtype, and passes NaN through as PyTorch's relu does. The mask is read
+        # off the output in backward (out > 0 exactly where x > 0), so a forward without
+        # backward (evaluation) never builds it.
         return np.maximum(x, 0)
 
     def backward(self, grad, out):
-        return (grad * _const(self.mask),)
+        return (grad * _const(out.data > 0),)
 
 
 _erf = np.frompyfunc(math.erf, 1, 1)
