@@ -35,11 +35,7 @@ class Adagrad(Optimizer):
                     "step": 0,
                     "sum": np.full_like(p.data, group["initial_accumulator_value"])}
             state["step"] += 1
-            g = np.negative(grad) if group["maximize"] else grad
-            if weight_decay != 0:
-                decay = np.multiply(p.data, weight_decay)
-                decay += g
-                g = decay
+            g = self._direction(p, grad, group["maximize"], weight_decay)
             clr = lr / (1 + (state["step"] - 1) * lr_decay)
             total = state["sum"]
             scratch = np.empty_like(total)             # one temporary, reused below

@@ -54,14 +54,10 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = np.zeros_like(p.data)
             state["step"] += 1
             t = state["step"]
-            g = np.negative(grad) if group["maximize"] else grad
-            if weight_decay != 0:
-                if group["decoupled_weight_decay"]:
-                    p.data *= 1 - lr * weight_decay
-                else:
-                    decay = np.multiply(p.data, weight_decay)
-                    decay += g
-                    g = decay
+            decoupled = group["decoupled_weight_decay"]
+            g = self._direction(p, grad, group["maximize"], 0 if decoupled else weight_decay)
+            if decoupled and weight_decay != 0:
+                p.data *= 1 - lr * weight_decay
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
             scratch = np.empty_like(exp_avg)           # one temporary, reused below
             np.subtract(g, exp_avg, out=scratch)       # m += (1 - beta1) * (g - m)

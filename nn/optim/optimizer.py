@@ -150,6 +150,17 @@ class Optimizer:
                     f"shape {grad.shape}; something wrote a wrong .grad")
             yield p, grad
 
+    @staticmethod
+    def _direction(p, grad, maximize, weight_decay):
+        """The gradient an update follows: negated to maximize, plus weight_decay * p (L2).
+        Returns `grad` itself when neither applies (no copy)."""
+        g = np.negative(grad) if maximize else grad
+        if weight_decay != 0:
+            decay = np.multiply(p.data, weight_decay)
+            decay += g
+            g = decay
+        return g
+
     # ---- saving ------------------------------------------------------------------------------
 
     def state_dict(self):

@@ -38,11 +38,7 @@ class RMSprop(Optimizer):
             if centered and "grad_avg" not in state:
                 state["grad_avg"] = np.zeros_like(p.data)
             state["step"] += 1
-            g = np.negative(grad) if group["maximize"] else grad
-            if weight_decay != 0:
-                decay = np.multiply(p.data, weight_decay)
-                decay += g
-                g = decay
+            g = self._direction(p, grad, group["maximize"], weight_decay)
             square_avg = state["square_avg"]
             square_avg *= alpha
             scratch = np.empty_like(square_avg)        # one temporary, reused below

@@ -39,11 +39,7 @@ class SGD(Optimizer):
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         weight_decay, nesterov = group["weight_decay"], group["nesterov"]
         for p, grad in self._grads(group):
-            d_p = np.negative(grad) if group["maximize"] else grad
-            if weight_decay != 0:
-                decay = np.multiply(p.data, weight_decay)
-                decay += d_p
-                d_p = decay
+            d_p = self._direction(p, grad, group["maximize"], weight_decay)
             if momentum != 0:
                 state = self.state.setdefault(p, {})
                 buf = state.get("momentum_buffer")
