@@ -1,5 +1,4 @@
 """Convolution layers: Conv1d, Conv2d (thin wrappers over nn.functional.conv1d/conv2d)."""
-import math
 
 import numpy as np
 
@@ -51,11 +50,7 @@ class _ConvNd(Module):
 
     def reset_parameters(self):
         """PyTorch's default: kaiming_uniform_(a=sqrt(5)) = U(+-1/sqrt(fan_in)), bias likewise."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * int(np.prod(self.kernel_size))
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init._linear_default_(self.weight, self.bias)
 
     def forward(self, x):
         return F._conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
