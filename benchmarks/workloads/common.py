@@ -97,3 +97,17 @@ def cross_entropy():
     if not hasattr(F, "cross_entropy"):
         raise SkipWorkload("nn.functional has no cross_entropy yet")
     return F.cross_entropy
+
+
+def chain(x, a, b, n):
+    """n elementwise ops in turn: x * a, x + b, tanh(x) (tanh keeps long chains bounded).
+    Works on any library's tensors with those operators and a .tanh() method."""
+    for i in range(n):
+        k = i % 3
+        if k == 0:
+            x = x * a
+        elif k == 1:
+            x = x + b
+        else:
+            x = x.tanh()
+    return x

@@ -9,20 +9,9 @@ import torch
 import autograd
 from harness import Bench
 
+from .common import chain
+
 N_OPS = 10_000
-
-
-def _chain(x, a, b):
-    # mul, add, tanh in turn: tanh keeps the values bounded over any length.
-    for i in range(N_OPS):
-        k = i % 3
-        if k == 0:
-            x = x * a
-        elif k == 1:
-            x = x + b
-        else:
-            x = x.tanh()
-    return x
 
 
 def build(quick):
@@ -34,7 +23,7 @@ def build(quick):
 
     def chainrule_step():
         cx.grad = None
-        y = _chain(cx, ca, cb).sum()
+        y = chain(cx, ca, cb, N_OPS).sum()
         y.backward()
         return float(y.data) + float(cx.grad.data.sum())
 
@@ -43,7 +32,7 @@ def build(quick):
 
     def torch_step():
         tx.grad = None
-        y = _chain(tx, ta, tb).sum()
+        y = chain(tx, ta, tb, N_OPS).sum()
         y.backward()
         return float(y.detach()) + float(tx.grad.sum())
 
