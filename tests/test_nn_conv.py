@@ -123,6 +123,34 @@ def test_max_pool_ties_and_nan_follow_pytorch():
     np.testing.assert_array_equal(xo.grad.data, xt.grad.numpy())
 
 
+@pytest.mark.parametrize("kwargs,shape", [
+    (dict(kernel_size=2), (3, 4, 6, 8)),                       # windows tile the input
+    (dict(kernel_size=2), (3, 4, 7, 9)),                       # a row and a column left over
+    (dict(kernel_size=3, stride=2, padding=1), (3, 4, 7, 6)),  # overlapping, padded
+])
+def test_max_pool_on_channel_major_memory_and_non_finite_grad(kwargs, shape):
+    # A convolution hands the pool an (N, C, H, W) view of (C, N, H, W) memory, and the
+    # pool keeps that layout; values and gradients must not depend on it. The output
+    # gradient holds inf and NaN: only the winners may receive them.
+    n, c, h, w = shape
+    x = (RNG.permutation(n * c * h * w).reshape(c, n, h, w) / 7.0).transpose(1, 0, 2, 3)
+    xo, xt = Tensor(x, requires_grad=True), torch.tensor(x.copy(), requires_grad=True)
+    yo, yt = F.max_pool2d(xo, **kwargs), torch.nn.functional.max_pool2d(xt, **kwargs)
+    np.testing.assert_array_equal(yo.data, yt.detach().numpy())
+    g = RNG.standard_normal(yo.shape)
+    g[0, 1, 0, 0], g[1, 0, 1, 1] = np.inf, np.nan
+    yo.backward(Tensor(g))
+    yt.backward(torch.tensor(g))
+    # (overlapping windows add in another order than PyTorch: equal up to rounding)
+    np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), rtol=1e-12, atol=0)
+    g = RNG.standard_normal(yo.shape)
+    xo.grad = None
+    F.max_pool2d(xo, **kwargs).backward(Tensor(g))
+    xt.grad = None
+    torch.nn.functional.max_pool2d(xt, **kwargs).backward(torch.tensor(g))
+    np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), rtol=1e-12, atol=0)
+
+
 # ---- known answers ---------------------------------------------------------------------
 
 def test_same_padding_3x3_keeps_7x7():
