@@ -123,25 +123,27 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, nd, fn, padding_mo
             f"{_who(fn, layer)}: input of spatial size {tuple(spatial)} (padding {padding}) is "
             "smaller than the dilated kernel "
             f"{tuple(d * (k - 1) + 1 for k, d in zip(kernel_size, dilation))}")
-    # NOTE: the windows are laid out as (C, *k, N, *out), i.e. a (C*k, N*L) matrix, so that
-    # the convolution is ONE 2-D matmul (O, C*k) @ (C*k, N*L) per group, and so are both
+    # NOTE: the windows are laid out as (C, *k, *out, N), i.e. a (C*k, L*N) matrix, so that
+    # the convolution is ONE 2-D matmul (O, C*k) @ (C*k, L*N) per group, and so are both
     # products of its backward (dW = g @ cols^T, dcols = W^T @ g; the transpose is a view
     # BLAS reads as is). With the windows per sample, (N, C*k, L), NumPy ran one small GEMM
     # per sample: 3-7% slower per cnn_step on one BLAS thread (benchmarks/README.md, which
-    # also says what 2 threads do). The price is one transposition of the (O, N, *out)
-    # result to (N, O, *out) (a view; a contiguous copy measured no faster), and of its grad.
+    # also says what 2 threads do). The result is an (N, O, *out) view of (O, *out, N)
+    # memory, never copied: the batch innermost makes the copies of the next unfold, fold
+    # and max pool (which keeps its input's layout) run over long contiguous stretches
+    # instead of one short image row at a time (benchmarks/README.md, cnn_step).
     cols = Unfold.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
-                        dilation=dilation, layout="ckno")          # (C, *k, N, *out)
+                        dilation=dilation, layout="ckon")          # (C, *k, *out, N)
     columns = n * int(np.prod(out_spatial))
     k = cg * int(np.prod(kernel_size))
     if groups == 1:
-        y = weight.reshape(o, k) @ cols.reshape(k, columns)         # (O, N*L)
+        y = weight.reshape(o, k) @ cols.reshape(k, columns)         # (O, L*N)
     else:  # channels are grouped in order, so group g's rows of cols are contiguous
         w_g = weight.reshape(groups, o // groups, k)
         y = (w_g @ cols.reshape(groups, k, columns)).reshape(o, columns)
     if bias is not None:
         y = y + bias.reshape(o, 1)
-    y = y.reshape((o, n) + out_spatial).permute((1, 0) + tuple(range(2, 2 + nd)))
+    y = y.reshape((o,) + out_spatial + (n,)).permute((nd + 1, 0) + tuple(range(1, nd + 1)))
     return y.squeeze(0) if unbatched else y
 
 

@@ -27,8 +27,8 @@ def _input_shape(geometry):
     return (2, 3, 5) if len(geometry["kernel_size"]) == 1 else (2, 2, 5, 4)
 
 
-def _windows_shape(shape, geometry):
-    unfolded = Unfold.apply(Tensor(np.zeros(shape)), **geometry)
+def _windows_shape(shape, geometry, layout="ncko"):
+    unfolded = Unfold.apply(Tensor(np.zeros(shape)), layout=layout, **geometry)
     return unfolded.shape
 
 
@@ -39,17 +39,46 @@ def _max_index(shape, geometry):
     return probe.index
 
 
+@pytest.mark.parametrize("layout", ["ncko", "ckon"])
 @pytest.mark.parametrize("geometry", GEOMETRIES)
-def test_unfold_gradcheck(geometry):
+def test_unfold_gradcheck(geometry, layout):
     x = RNG.standard_normal(_input_shape(geometry))
-    assert gradcheck(lambda t: Unfold.apply(t, **geometry), [x])
+    assert gradcheck(lambda t: Unfold.apply(t, layout=layout, **geometry), [x])
+
+
+@pytest.mark.parametrize("layout", ["ncko", "ckon"])
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_fold_gradcheck(geometry, layout):
+    shape = _input_shape(geometry)
+    cols = RNG.standard_normal(_windows_shape(shape, geometry, layout))
+    assert gradcheck(lambda t: Fold.apply(t, shape=shape, layout=layout, **geometry), [cols])
 
 
 @pytest.mark.parametrize("geometry", GEOMETRIES)
-def test_fold_gradcheck(geometry):
+def test_unfold_layouts_hold_the_same_windows(geometry):
+    # "ckon" is "ncko" with the batch axis moved last (C, *k, *out, N), whatever the
+    # input's memory layout; Fold of either gives the same array.
     shape = _input_shape(geometry)
-    cols = RNG.standard_normal(_windows_shape(shape, geometry))
-    assert gradcheck(lambda t: Fold.apply(t, shape=shape, **geometry), [cols])
+    x = RNG.standard_normal(shape)
+    nd = len(geometry["kernel_size"])
+    ncko = Unfold.apply(Tensor(x), **geometry).data
+    # reference: every window of the explicitly zero-padded input
+    xp = np.pad(x, ((0, 0), (0, 0)) + tuple(geometry["padding"]))
+    spans = [d * (k - 1) + 1 for k, d in zip(geometry["kernel_size"], geometry["dilation"])]
+    windows = np.lib.stride_tricks.sliding_window_view(xp, spans, axis=tuple(range(2, 2 + nd)))
+    windows = windows[(slice(None), slice(None))
+                      + tuple(slice(None, None, s) for s in geometry["stride"])
+                      + tuple(slice(None, None, d) for d in geometry["dilation"])]
+    windows = np.moveaxis(windows, tuple(range(2, 2 + nd)), tuple(range(2 + nd, 2 + 2 * nd)))
+    np.testing.assert_array_equal(ncko, windows)
+    for source in (x, np.ascontiguousarray(np.moveaxis(x, 0, -1)).transpose(
+            (nd + 1,) + tuple(range(nd + 1)))):  # C order, and (C, *S, N) memory
+        ckon = Unfold.apply(Tensor(source), layout="ckon", **geometry).data
+        np.testing.assert_array_equal(ckon, np.moveaxis(ncko, 0, -1))
+    folded = Fold.apply(Tensor(np.moveaxis(ncko, 0, -1)), shape=shape, layout="ckon",
+                        **geometry).data
+    np.testing.assert_allclose(folded, Fold.apply(Tensor(ncko), shape=shape, **geometry).data,
+                               rtol=1e-14)
 
 
 @pytest.mark.parametrize("geometry", GEOMETRIES)
@@ -70,14 +99,15 @@ def test_window_gather_and_scatter_gradcheck(geometry):
     assert gradcheck(lambda t: WindowScatter.apply(t, index=index, shape=shape, **geometry), [g])
 
 
-def test_unfold_and_fold_are_adjoint():
+@pytest.mark.parametrize("layout", ["ncko", "ckon"])
+def test_unfold_and_fold_are_adjoint(layout):
     # <unfold(x), c> == <x, fold(c)> for any x, c: the defining property of the pair.
     geometry = GEOMETRIES[4]
     shape = _input_shape(geometry)
     x = RNG.standard_normal(shape)
-    c = RNG.standard_normal(_windows_shape(shape, geometry))
-    lhs = (Unfold.apply(Tensor(x), **geometry).data * c).sum()
-    rhs = (x * Fold.apply(Tensor(c), shape=shape, **geometry).data).sum()
+    c = RNG.standard_normal(_windows_shape(shape, geometry, layout))
+    lhs = (Unfold.apply(Tensor(x), layout=layout, **geometry).data * c).sum()
+    rhs = (x * Fold.apply(Tensor(c), shape=shape, layout=layout, **geometry).data).sum()
     np.testing.assert_allclose(lhs, rhs, rtol=1e-12)
 
 
