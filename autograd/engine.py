@@ -6,7 +6,8 @@ import numpy as np
 from .function import _check_finite, _fingerprint
 from .grad_mode import enable_grad, no_grad, state
 from .ops import Cast, SumTo
-from .tensor import Tensor
+from .ops.reduce import sum_to
+from .tensor import Tensor, _wrap
 
 
 _version_of = operator.attrgetter("_version")
@@ -73,6 +74,9 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
              on_step=None):
     """Back-propagate from `roots`; write `.grad` on leaves, or return the grads of `inputs`.
 
+    Without `create_graph` the walk carries plain arrays and calls each op's `vjp` when it
+    has one (its `backward` otherwise, on Tensors wrapped around the arrays); with it, the
+    walk carries Tensors and calls `backward`, recording the graph of the gradients.
     `on_step(tensor, grad, node, input_grads)` is called after each op's rule is applied
     (the step-by-step renderer listens there).
     """
@@ -83,10 +87,15 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
             raise RuntimeError(
                 f"backward: tensor of shape {root.shape} does not require grad and has no graph; "
                 "create the leaves with requires_grad=True (and not inside no_grad())")
+    # NOTE: plain arrays when no graph of the gradients is wanted: no Tensor, no Function per
+    # rule, and nothing for the cyclic garbage collector to track (benchmarks/README.md).
+    arrays = not create_graph
     grads = {}  # id(tensor) -> its gradient so far, popped when the tensor is reached
     owned = set()  # ids whose gradient is a sum the engine made: a buffer safe to add into
     for i, root in enumerate(roots):
         g = _root_gradient(root, None if gradients is None else gradients[i])
+        if arrays:
+            g = g.data
         if id(root) in grads:
             g = grads[id(root)] + g
             owned.add(id(root))
@@ -101,11 +110,7 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
             if g is None:
                 continue
             if t._hooks:
-                for hook in list(t._hooks):
-                    replaced = hook(g)
-                    if replaced is not None:
-                        _check_gradient(t, replaced, "hook")
-                        g = replaced
+                g = _run_hooks(t, g, arrays)
             node = t._ctx
             if wanted is not None:
                 if id(t) in wanted:
@@ -119,46 +124,76 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
                  and (node.bases is not None or tuple(map(_version_of, node.inputs)) != versions))
                     or t._version or node.fingerprints is not None):
                 _check_saved(node, t)  # NOTE: only when the cheap test above sees a change
-            input_grads = node.backward(g, t)
-            if type(input_grads) is not tuple or len(input_grads) != len(node.inputs):
-                input_grads = _rule_output(node, input_grads)
+            if arrays and node.vjp is not None:
+                input_grads = node.vjp(g, t)
+            else:
+                input_grads = node.backward(_wrap(g) if arrays else g, t)
+                if type(input_grads) is not tuple or len(input_grads) != len(node.inputs):
+                    input_grads = _rule_output(node, input_grads)
+                input_grads = _checked(node, input_grads, arrays)
             if on_step is not None:
-                on_step(t, g, node, input_grads)
+                on_step(t, _as_tensor(g), node, tuple(map(_as_tensor, input_grads)))
             for i, (parent, pg) in enumerate(zip(node.inputs, input_grads)):
                 if pg is None or not parent.requires_grad:
                     continue
-                if type(pg) is not Tensor and not isinstance(pg, Tensor):
-                    raise TypeError(f"backward of op '{node.name}' returned {type(pg).__name__} "
-                                    f"for its input {i}; a rule returns Tensors (or None), built "
-                                    "with Tensor ops so that create_graph can differentiate them")
                 # NOTE: .data's shape and dtype directly (no property calls); dtypes of the
                 # same kind are usually the same object, so `is` settles most comparisons.
                 pdata = parent.data
-                if pg.data.shape != pdata.shape:
-                    pg = _unbroadcast(node, i, pg, pdata.shape)
-                if pg.data.dtype is not pdata.dtype and pg.data.dtype != pdata.dtype:
+                garray = pg if arrays else pg.data
+                if garray.shape != pdata.shape:
+                    pg = _unbroadcast(node, i, pg, pdata.shape, arrays)
+                    garray = pg if arrays else pg.data
+                if garray.dtype is not pdata.dtype and garray.dtype != pdata.dtype:
                     if pdata.dtype.kind != "f":  # requires_grad set by hand on an int tensor
                         raise TypeError(
                             f"backward: input {i} of op '{node.name}' has dtype {pdata.dtype} "
                             "but requires grad; its gradient would be truncated. Only "
                             "floating-point tensors can require grad: convert with .float()")
-                    pg = Cast.apply(pg, dtype=pdata.dtype)
+                    pg = garray.astype(pdata.dtype) if arrays else Cast.apply(pg, dtype=pdata.dtype)
                 if anomaly:
-                    _check_finite(node, pg.data, "backward", i)
+                    _check_finite(node, pg if arrays else pg.data, "backward", i)
                 key = id(parent)
                 old = grads.get(key)
                 if old is None:
                     grads[key] = pg
-                elif key in owned and not create_graph:
-                    old.data += pg.data  # NOTE: a buffer the engine made itself, safe to reuse
+                elif key in owned and not create_graph and type(old) is np.ndarray:
+                    old += pg  # NOTE: a buffer the engine made itself, safe to add into
                 else:
                     grads[key] = old + pg
                     owned.add(key)
             if not retain_graph:
                 node.release()
     if wanted is not None:
-        return [wanted[id(t)] for t in inputs]
+        return [None if g is None else _as_tensor(g) for g in map(wanted.get, map(id, inputs))]
     return None
+
+
+def _as_tensor(g):
+    """A gradient handed to user code (hooks, on_step, grad()) as a Tensor."""
+    return g if g is None or isinstance(g, Tensor) else _wrap(np.asarray(g))
+
+
+def _run_hooks(t, g, arrays):
+    """Call `t`'s hooks on its gradient; a hook that returns a Tensor replaces it."""
+    g = _as_tensor(g)
+    for hook in list(t._hooks):
+        replaced = hook(g)
+        if replaced is not None:
+            _check_gradient(t, replaced, "hook")
+            g = replaced
+    return g.data if arrays else g
+
+
+def _checked(node, input_grads, arrays):
+    """A Tensor rule's gradients, checked to be Tensors (or None); as arrays in array mode."""
+    for i, pg in enumerate(input_grads):
+        if pg is not None and not isinstance(pg, Tensor):
+            raise TypeError(f"backward of op '{node.name}' returned {type(pg).__name__} "
+                            f"for its input {i}; a rule returns Tensors (or None), built "
+                            "with Tensor ops so that create_graph can differentiate them")
+    if arrays:
+        return tuple([None if pg is None else pg.data for pg in input_grads])
+    return input_grads
 
 
 def _rule_output(node, input_grads):
@@ -175,7 +210,7 @@ def _rule_output(node, input_grads):
                     "`return (grad * 2,)`")
 
 
-def _unbroadcast(node, i, pg, shape):
+def _unbroadcast(node, i, pg, shape, arrays=False):
     """Sum a broadcast-shaped gradient back to its input's shape (the one place this happens)."""
     try:
         fits = np.broadcast_shapes(shape, pg.shape) == pg.shape
@@ -185,20 +220,21 @@ def _unbroadcast(node, i, pg, shape):
         raise ValueError(f"backward of op '{node.name}' returned a gradient of shape {pg.shape} "
                          f"for its input {i} of shape {shape}; a rule must return the input's "
                          "shape, or a shape that the input broadcasts to")
-    return SumTo.apply(pg, shape=shape)
+    return sum_to(pg, shape) if arrays else SumTo.apply(pg, shape=shape)
 
 
 def _accumulate_grad(t, g, create_graph):
+    """Add gradient `g` (an array, or a Tensor under create_graph) into `t.grad`."""
     if create_graph:
         # NOTE: `g + 0` is a fresh buffer on the same graph: .grad must never alias a tensor
         # that the graph or another leaf holds (add hands one gradient object to both inputs).
         t.grad = g + 0 if t.grad is None else t.grad + g
     elif t.grad is None:
-        t.grad = Tensor(np.array(g.data, copy=True))  # own buffer: optimizers update it in place
+        t.grad = _wrap(np.array(g, copy=True))  # own buffer: optimizers update it in place
     elif t.grad._ctx is None and t.grad.data.flags.writeable:
-        t.grad.data += g.data
+        t.grad.data += g
     else:  # left by backward(create_graph=True): part of a graph, never written in place
-        t.grad = Tensor(t.grad.data + g.data)
+        t.grad = _wrap(t.grad.data + g)
 
 
 def _check_saved(node, out):

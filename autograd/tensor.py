@@ -130,7 +130,7 @@ class Tensor:
     # ---- conversion and grad bookkeeping ---------------------------------------------------
 
     def numpy(self):
-        return self.data
+        return np.asarray(self.data)  # a 0-d op result holds a NumPy scalar (Function.apply)
 
     def item(self):
         if self.data.size != 1:
@@ -206,6 +206,8 @@ class Tensor:
                 f"'{self._ctx.name}' while grad mode is on; it would not be recorded, so the "
                 "gradients through it would be wrong. Use an out-of-place op (y = y * 0, "
                 "y = y + x), or `with autograd.no_grad():` if the graph must not see the change")
+        if type(self.data) is not np.ndarray:
+            self.data = np.array(self.data)  # a 0-d op result holds a NumPy scalar: make it writable
 
     def zero_(self):
         self._check_inplace("zero_")

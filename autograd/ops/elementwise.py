@@ -27,6 +27,9 @@ class Add(Function):
     def backward(self, grad, out):
         return grad, grad
 
+    def vjp(self, grad, out):
+        return grad, grad
+
 
 class Sub(Function):
     """a - b;  da = grad, db = -grad"""
@@ -39,6 +42,9 @@ class Sub(Function):
         return a - b
 
     def backward(self, grad, out):
+        return grad, (-grad if self.needs[1] else None)
+
+    def vjp(self, grad, out):
         return grad, (-grad if self.needs[1] else None)
 
 
@@ -55,6 +61,11 @@ class Mul(Function):
         return (grad * b if self.needs[0] else None,
                 grad * a if self.needs[1] else None)
 
+    def vjp(self, grad, out):
+        a, b = self.inputs
+        return (grad * b.data if self.needs[0] else None,
+                grad * a.data if self.needs[1] else None)
+
 
 class Div(Function):
     """a / b;  da = grad / b, db = -grad * a / b^2"""
@@ -70,6 +81,11 @@ class Div(Function):
         gb = -grad * a / (b * b) if self.needs[1] else None
         return ga, gb
 
+    def vjp(self, grad, out):
+        a, b = self.inputs[0].data, self.inputs[1].data
+        return (grad / b if self.needs[0] else None,
+                -grad * a / (b * b) if self.needs[1] else None)
+
 
 class Neg(Function):
     """-x;  dx = -grad"""
@@ -81,6 +97,9 @@ class Neg(Function):
         return -x
 
     def backward(self, grad, out):
+        return (-grad,)
+
+    def vjp(self, grad, out):
         return (-grad,)
 
 
@@ -99,6 +118,14 @@ class PowScalar(Function):
         if p == 0:
             # NOTE: x^0 = 1 is flat everywhere, x = 0 included (0 * x^-1 would be NaN there).
             return (_const(np.zeros(x.shape, grad.dtype)),)
+        if p == 2:
+            return (grad * 2 * x,)
+        return (grad * p * x ** (p - 1),)
+
+    def vjp(self, grad, out):
+        x, p = self.inputs[0].data, self.exponent
+        if p == 0:
+            return (np.zeros(x.shape, grad.dtype),)
         if p == 2:
             return (grad * 2 * x,)
         return (grad * p * x ** (p - 1),)
@@ -145,6 +172,9 @@ class Exp(Function):
     def backward(self, grad, out):
         return (grad * out,)
 
+    def vjp(self, grad, out):
+        return (grad * out.data,)
+
 
 class Log(Function):
     """log(x);  dx = grad / x"""
@@ -156,6 +186,9 @@ class Log(Function):
 
     def backward(self, grad, out):
         return (grad / self.inputs[0],)
+
+    def vjp(self, grad, out):
+        return (grad / self.inputs[0].data,)
 
 
 class Log1p(Function):
@@ -234,6 +267,10 @@ class Tanh(Function):
     def backward(self, grad, out):
         return (grad * (1 - out * out),)
 
+    def vjp(self, grad, out):
+        y = out.data
+        return (grad * (1 - y * y),)
+
 
 class Sigmoid(Function):
     """1 / (1 + exp(-x));  dx = grad * s * (1 - s)"""
@@ -252,6 +289,10 @@ class Sigmoid(Function):
     def backward(self, grad, out):
         return (grad * out * (1 - out),)
 
+    def vjp(self, grad, out):
+        s = out.data
+        return (grad * s * (1 - s),)
+
 
 class Relu(Function):
     """max(x, 0);  dx = grad * (x > 0)   # NOTE: subgradient 0 at x = 0, as PyTorch"""
@@ -269,6 +310,9 @@ class Relu(Function):
 
     def backward(self, grad, out):
         return (grad * _const(out.data > 0),)
+
+    def vjp(self, grad, out):
+        return (grad * (out.data > 0),)
 
 
 _erf = np.frompyfunc(math.erf, 1, 1)

@@ -6,7 +6,6 @@ composites remain the reference (tests/test_fused_ops.py checks one against the 
 import numpy as np
 
 from ..function import Function
-from ..grad_mode import state
 from .linalg import MatMul
 from .movement import Reshape, Transpose
 
@@ -53,6 +52,16 @@ class Linear(Function):
             return gx, gw, (grad if self.needs[2] else None)
         return gx, gw
 
+    def vjp(self, grad, out):
+        x, w = self.inputs[0].data, self.inputs[1].data
+        n_out, n_in = w.shape
+        g2 = grad.reshape(-1, n_out)
+        gx = (g2 @ w).reshape(x.shape) if self.needs[0] else None
+        gw = g2.T @ x.reshape(-1, n_in) if self.needs[1] else None
+        if len(self.inputs) == 3:
+            return gx, gw, (grad if self.needs[2] else None)
+        return gx, gw
+
 
 class CrossEntropy(Function):
     """-log_softmax(x)[i, t_i] per row (reduced);  dx = (softmax(x) - onehot(t)) * grad"""
@@ -86,22 +95,23 @@ class CrossEntropy(Function):
         return losses
 
     def backward(self, grad, out):
-        n = self.probs.shape[0]
-        rows = np.arange(n)
-        if self.reduction == "none":
-            scale = grad.reshape(n, 1)
-        else:
-            scale = grad * (1.0 / n) if self.reduction == "mean" else grad
-        if state.enabled:  # create_graph: a rule differentiable in x
-            from ..functional import softmax
-            from ..tensor import Tensor
+        # A rule differentiable in x, for create_graph.
+        from ..functional import softmax
+        from ..tensor import Tensor
 
-            onehot = np.zeros_like(self.probs)
-            onehot[rows, self.target] = 1
-            return ((softmax(self.inputs[0], axis=1) - Tensor(onehot)) * scale,)
-        from ..tensor import _wrap
+        onehot = np.zeros_like(self.probs)
+        onehot[np.arange(len(onehot)), self.target] = 1
+        return ((softmax(self.inputs[0], axis=1) - Tensor(onehot)) * self._scale(grad),)
 
+    def vjp(self, grad, out):
         d = self.probs.copy()
-        d[rows, self.target] -= 1
-        d *= scale.data
-        return (_wrap(d),)
+        d[np.arange(len(d)), self.target] -= 1
+        d *= self._scale(grad)
+        return (d,)
+
+    def _scale(self, grad):
+        """d loss_i / d out, shaped to scale the rows: (N, 1) for 'none', a scalar otherwise."""
+        n = self.probs.shape[0]
+        if self.reduction == "none":
+            return grad.reshape(n, 1)
+        return grad * (1.0 / n) if self.reduction == "mean" else grad

@@ -17,3 +17,8 @@ class MatMul(Function):
         ga = grad @ b.mT if self.needs[0] else None
         gb = a.mT @ grad if self.needs[1] else None
         return ga, gb
+
+    def vjp(self, grad, out):
+        a, b = self.inputs[0].data, self.inputs[1].data
+        return (grad @ np.swapaxes(b, -1, -2) if self.needs[0] else None,
+                np.swapaxes(a, -1, -2) @ grad if self.needs[1] else None)

@@ -17,6 +17,9 @@ class Reshape(Function):
     def backward(self, grad, out):
         return (grad.reshape(self.in_shape),)
 
+    def vjp(self, grad, out):
+        return (np.reshape(grad, self.in_shape),)
+
 
 class Transpose(Function):
     """transpose(x, axes);  dx = transpose(grad, inverse(axes))"""
@@ -30,6 +33,9 @@ class Transpose(Function):
 
     def backward(self, grad, out):
         return (Transpose.apply(grad, axes=tuple(np.argsort(self.axes))),)
+
+    def vjp(self, grad, out):
+        return (np.transpose(grad, np.argsort(self.axes)),)
 
 
 def _is_basic(index):

@@ -30,6 +30,11 @@ class Sum(Function):
             grad = grad.reshape(_keepdims_shape(self.in_shape, self.axis))
         return (BroadcastTo.apply(grad, shape=self.in_shape),)
 
+    def vjp(self, grad, out):
+        if not self.keepdims:
+            grad = np.reshape(grad, _keepdims_shape(self.in_shape, self.axis))
+        return (np.broadcast_to(grad, self.in_shape),)
+
 
 class _Extremum(Function):
     """max/min over axis;  dx = grad at the arg-extremes   # NOTE: ties share grad equally"""
@@ -112,3 +117,6 @@ class BroadcastTo(Function):
 
     def backward(self, grad, out):
         return (SumTo.apply(grad, shape=self.in_shape),)
+
+    def vjp(self, grad, out):
+        return (sum_to(grad, self.in_shape),)
