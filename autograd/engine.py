@@ -16,30 +16,32 @@ _EMIT = object()  # stack marker: the tensor below it has had all its parents or
 
 def _toposort(roots):
     """Tensors reachable from `roots` through ops, each after everything it feeds (explicit stack)."""
-    # NOTE: a marker on the stack instead of (tensor, expanded) pairs: no tuple per node.
-    order, seen = [], set()
-    stack = list(reversed(roots))
+    # NOTE: a marker on the stack instead of (tensor, expanded) pairs: no tuple per node; the
+    # list methods are bound once (this loop visits every node of every graph).
+    order, seen, stack = [], set(), list(reversed(roots))
+    push, pop, emit, mark = stack.append, stack.pop, order.append, seen.add
     while stack:
-        t = stack.pop()
+        t = pop()
         if t is _EMIT:
-            order.append(stack.pop())
+            emit(pop())
             continue
         if id(t) in seen:
             continue
-        seen.add(id(t))
+        mark(id(t))
         node = t._ctx
         if node is None:
-            order.append(t)
+            emit(t)
             continue
-        if node.inputs is None:
+        parents = node.inputs
+        if parents is None:
             raise RuntimeError(
                 f"backward: the graph through op '{node.name}' was already freed by an earlier "
                 "backward(); pass retain_graph=True to the first backward() to go through it twice")
-        stack.append(t)
-        stack.append(_EMIT)
-        for parent in reversed(node.inputs):
+        push(t)
+        push(_EMIT)
+        for parent in reversed(parents):
             if parent.requires_grad and id(parent) not in seen:
-                stack.append(parent)
+                push(parent)
     order.reverse()
     return order
 
@@ -109,16 +111,17 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
             g = grads.pop(id(t), None)
             if g is None:
                 continue
-            if t._hooks:
-                g = _run_hooks(t, g, arrays)
             node = t._ctx
-            if wanted is not None:
-                if id(t) in wanted:
-                    wanted[id(t)] = g
-            elif node is None or t._retains_grad:
-                _accumulate_grad(t, g, create_graph)
-            if node is None:
-                continue
+            if node is None or t._hooks or t._retains_grad or wanted is not None:
+                if t._hooks:
+                    g = _run_hooks(t, g, arrays)
+                if wanted is not None:
+                    if id(t) in wanted:
+                        wanted[id(t)] = g
+                elif node is None or t._retains_grad:
+                    _accumulate_grad(t, g, create_graph)
+                if node is None:
+                    continue
             versions = node.versions
             if ((versions is not None
                  and (node.bases is not None or tuple(map(_version_of, node.inputs)) != versions))
@@ -133,7 +136,7 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
                 input_grads = _checked(node, input_grads, arrays)
             if on_step is not None:
                 on_step(t, _as_tensor(g), node, tuple(map(_as_tensor, input_grads)))
-            for i, (parent, pg) in enumerate(zip(node.inputs, input_grads)):
+            for parent, pg in zip(node.inputs, input_grads):
                 if pg is None or not parent.requires_grad:
                     continue
                 # NOTE: .data's shape and dtype directly (no property calls); dtypes of the
@@ -141,22 +144,17 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
                 pdata = parent.data
                 garray = pg if arrays else pg.data
                 if garray.shape != pdata.shape:
-                    pg = _unbroadcast(node, i, pg, pdata.shape, arrays)
+                    pg = _unbroadcast(node, parent, pg, pdata.shape, arrays)
                     garray = pg if arrays else pg.data
                 if garray.dtype is not pdata.dtype and garray.dtype != pdata.dtype:
-                    if pdata.dtype.kind != "f":  # requires_grad set by hand on an int tensor
-                        raise TypeError(
-                            f"backward: input {i} of op '{node.name}' has dtype {pdata.dtype} "
-                            "but requires grad; its gradient would be truncated. Only "
-                            "floating-point tensors can require grad: convert with .float()")
-                    pg = garray.astype(pdata.dtype) if arrays else Cast.apply(pg, dtype=pdata.dtype)
+                    pg = _cast(node, parent, pg, pdata.dtype, arrays)
                 if anomaly:
-                    _check_finite(node, pg if arrays else pg.data, "backward", i)
+                    _check_finite(node, garray, "backward", _position(node, parent))
                 key = id(parent)
                 old = grads.get(key)
                 if old is None:
                     grads[key] = pg
-                elif key in owned and not create_graph and type(old) is np.ndarray:
+                elif key in owned and arrays and type(old) is np.ndarray:
                     old += pg  # NOTE: a buffer the engine made itself, safe to add into
                 else:
                     grads[key] = old + pg
@@ -210,7 +208,12 @@ def _rule_output(node, input_grads):
                     "`return (grad * 2,)`")
 
 
-def _unbroadcast(node, i, pg, shape, arrays=False):
+def _position(node, parent):
+    """Which input of `node` `parent` is (for error messages)."""
+    return next(i for i, t in enumerate(node.inputs) if t is parent)
+
+
+def _unbroadcast(node, parent, pg, shape, arrays):
     """Sum a broadcast-shaped gradient back to its input's shape (the one place this happens)."""
     try:
         fits = np.broadcast_shapes(shape, pg.shape) == pg.shape
@@ -218,9 +221,19 @@ def _unbroadcast(node, i, pg, shape, arrays=False):
         fits = False
     if not fits:
         raise ValueError(f"backward of op '{node.name}' returned a gradient of shape {pg.shape} "
-                         f"for its input {i} of shape {shape}; a rule must return the input's "
-                         "shape, or a shape that the input broadcasts to")
+                         f"for its input {_position(node, parent)} of shape {shape}; a rule must "
+                         "return the input's shape, or a shape that the input broadcasts to")
     return sum_to(pg, shape) if arrays else SumTo.apply(pg, shape=shape)
+
+
+def _cast(node, parent, pg, dtype, arrays):
+    """A gradient cast to its input's dtype (float64 rules feeding a float32 input)."""
+    if dtype.kind != "f":  # requires_grad set by hand on an int tensor
+        raise TypeError(
+            f"backward: input {_position(node, parent)} of op '{node.name}' has dtype {dtype} "
+            "but requires grad; its gradient would be truncated. Only floating-point tensors "
+            "can require grad: convert with .float()")
+    return pg.astype(dtype) if arrays else Cast.apply(pg, dtype=dtype)
 
 
 def _accumulate_grad(t, g, create_graph):

@@ -81,61 +81,68 @@ class Function:
             if explained is err:
                 raise
             raise explained from err
-        if type(data) is not np.ndarray and not isinstance(data, np.generic):
+        if type(data) is not _ndarray and not isinstance(data, _generic):
             data = np.asarray(data)
         # NOTE: a 0-d result stays the NumPy scalar NumPy returned (np.float32, ...): it reads
         # like a 0-d array (shape, dtype, arithmetic), and the next op on it costs ~60 ns
-        # instead of ~550 ns for a 0-d array (neuron-level graphs are all 0-d ops). Leaves
+        # instead of ~550 ns for a 0-d array (neuron-level graphs are all 0-d ops). Tensor()
         # and .grad always hold arrays; in-place methods turn a scalar into an array first.
-        out = Tensor.__new__(Tensor)
+        out = _new(Tensor)
         out.data = data
         out.grad = None
         out._hooks = None
         out._version = 0
         out.name = None
         out._retains_grad = False
-        if state.enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    break
-            else:
-                out.requires_grad = False
-                out._ctx = None
+        out._ctx = None
+        out.requires_grad = False
+        st = state
+        if not st.enabled:
+            return out
+        if n == 2:
+            a, b = inputs
+            if not (a.requires_grad or b.requires_grad):
                 return out
-            fn.inputs = inputs
-            if n == 2:
-                fn.needs = _NEEDS2[inputs[0].requires_grad][inputs[1].requires_grad]
-            elif n == 1:
-                fn.needs = _NEEDS1
-            else:
-                fn.needs = tuple([t.requires_grad for t in inputs])
+            fn.needs = _NEEDS2[a.requires_grad][b.requires_grad]
             if cls.saves_inputs:
-                if n == 2:
-                    a, b = inputs[0]._version, inputs[1]._version
-                    fn.versions = (a, b) if a or b else _ZEROS2
-                elif n == 1:
-                    a = inputs[0]._version
-                    fn.versions = (a,) if a else _ZEROS1
-                else:
-                    fn.versions = tuple([t._version for t in inputs])
+                va, vb = a._version, b._version
+                fn.versions = (va, vb) if va or vb else _ZEROS2
+                if ((a._ctx is not None and a.data.base is not None)
+                        or (b._ctx is not None and b.data.base is not None)):
+                    fn.bases = _view_bases(inputs)  # so w.T notices an in-place step on w
+        elif n == 1:
+            a = inputs[0]
+            if not a.requires_grad:
+                return out
+            fn.needs = _NEEDS1
+            if cls.saves_inputs:
+                va = a._version
+                fn.versions = (va,) if va else _ZEROS1
+                if a._ctx is not None and a.data.base is not None:
+                    fn.bases = _view_bases(inputs)
+        else:
+            needs = tuple([t.requires_grad for t in inputs])
+            if True not in needs:
+                return out
+            fn.needs = needs
+            if cls.saves_inputs:
+                fn.versions = tuple([t._version for t in inputs])
                 for t in inputs:
                     if t._ctx is not None and t.data.base is not None:
-                        fn.bases = _view_bases(inputs)  # so w.T notices an in-place step on w
+                        fn.bases = _view_bases(inputs)
                         break
-            scope = state.scope
-            if scope:
-                fn.scope = scope
-            out.requires_grad = True
-            out._ctx = fn
-            if state.anomaly:
-                fn.where = _user_frame()
-                _check_finite(fn, data, "forward")
-                if cls.saves_inputs or cls.saves_output:
-                    # NOTE: raw writes to .data bypass the version counter; checksums catch them.
-                    fn.fingerprints = _fingerprints(inputs if cls.saves_inputs else (), data)
-        else:
-            out.requires_grad = False
-            out._ctx = None
+        fn.inputs = inputs
+        out.requires_grad = True
+        out._ctx = fn
+        scope = st.scope
+        if scope:
+            fn.scope = scope
+        if st.anomaly:
+            fn.where = _user_frame()
+            _check_finite(fn, data, "forward")
+            if cls.saves_inputs or cls.saves_output:
+                # NOTE: raw writes to .data bypass the version counter; checksums catch them.
+                fn.fingerprints = _fingerprints(inputs if cls.saves_inputs else (), data)
         return out
 
     def release(self):
@@ -146,6 +153,8 @@ class Function:
     def __repr__(self):
         return f"<{self.name}>"
 
+
+_ndarray, _generic, _new = np.ndarray, np.generic, object.__new__
 
 # Shared `needs` / `versions` tuples for the common one- and two-input cases (see apply).
 _NEEDS1 = (True,)
