@@ -71,7 +71,12 @@ class Function:
         n = len(inputs)
         try:
             if n == 2:
-                data = fn.forward(inputs[0].data, inputs[1].data, **params)
+                x, y = inputs[0].data, inputs[1].data
+                if type(x) is _ndarray and not x.shape:
+                    x = x[()]  # 0-d: see value()
+                if type(y) is _ndarray and not y.shape:
+                    y = y[()]
+                data = fn.forward(x, y, **params)
             elif n == 1:
                 data = fn.forward(inputs[0].data, **params)
             else:
@@ -155,6 +160,14 @@ class Function:
 
 
 _ndarray, _generic, _new = np.ndarray, np.generic, object.__new__
+
+
+def value(array):
+    """`array`, or its NumPy scalar when it is 0-d: a binary op on a 0-d array costs ~550 ns
+    in NumPy, on scalars ~60 ns (neuron-level graphs multiply 0-d weights by numbers)."""
+    if array.shape or type(array) is not _ndarray:
+        return array
+    return array[()]
 
 # Shared `needs` / `versions` tuples for the common one- and two-input cases (see apply).
 _NEEDS1 = (True,)

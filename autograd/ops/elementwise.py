@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ..function import Function
+from ..function import Function, value
 
 
 def _const(array):
@@ -63,8 +63,8 @@ class Mul(Function):
 
     def vjp(self, grad, out):
         a, b = self.inputs
-        return (grad * b.data if self.needs[0] else None,
-                grad * a.data if self.needs[1] else None)
+        return (grad * value(b.data) if self.needs[0] else None,
+                grad * value(a.data) if self.needs[1] else None)
 
 
 class Div(Function):
@@ -82,7 +82,7 @@ class Div(Function):
         return ga, gb
 
     def vjp(self, grad, out):
-        a, b = self.inputs[0].data, self.inputs[1].data
+        a, b = value(self.inputs[0].data), value(self.inputs[1].data)
         return (grad / b if self.needs[0] else None,
                 -grad * a / (b * b) if self.needs[1] else None)
 
