@@ -285,16 +285,16 @@ def _conv_input(geometry):
 
 
 def _unfold_cases():
-    for g in (GEOMETRY_1D, GEOMETRY_2D):
-        label = f"Unfold{g['kernel_size']}"
+    for g in (GEOMETRY_1D, GEOMETRY_2D, dict(GEOMETRY_2D, layout="ckon")):
+        label = f"Unfold{g['kernel_size']}{g.get('layout', '')}"
         yield label, (lambda t, g=g: Unfold.apply(t, **g)), [_rng(label).standard_normal(_conv_input(g))]
 
 
 def _fold_cases():
-    for g in (GEOMETRY_1D, GEOMETRY_2D):
+    for g in (GEOMETRY_1D, GEOMETRY_2D, dict(GEOMETRY_2D, layout="ckon")):
         shape = _conv_input(g)
         cols_shape = Unfold.apply(Tensor(np.zeros(shape)), **g).shape
-        label = f"Fold{g['kernel_size']}"
+        label = f"Fold{g['kernel_size']}{g.get('layout', '')}"
         yield label, (lambda t, g=g, s=shape: Fold.apply(t, shape=s, **g)), [_rng(label).standard_normal(cols_shape)]
 
 

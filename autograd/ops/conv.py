@@ -189,6 +189,9 @@ class Unfold(Function):
     def backward(self, grad, out):
         return (Fold.apply(grad, shape=self.in_shape, **self.geometry),)
 
+    def vjp(self, grad, out):
+        return (fold_array(grad, self.in_shape, **self.geometry),)
+
 
 class Fold(Function):
     """sum of windows (N, C, *k, *out) or, layout="ckon", (C, *k, *out, N) back into shape
@@ -205,6 +208,9 @@ class Fold(Function):
 
     def backward(self, grad, out):
         return (Unfold.apply(grad, **self.geometry),)
+
+    def vjp(self, grad, out):
+        return (unfold_array(grad, **self.geometry),)
 
 
 # ---- one element per window: max pooling ----------------------------------------------------
@@ -285,6 +291,7 @@ class WindowGather(Function):
 
     name = "window_gather"
     saves_inputs = False
+    order = None  # the memory order of the input's axes, for the gradient (see MaxPool)
 
     def forward(self, x, index, kernel_size, stride, padding, dilation):
         self.in_shape = x.shape
@@ -294,7 +301,11 @@ class WindowGather(Function):
         return _gather(x, index, **self.geometry)
 
     def backward(self, grad, out):
-        return (WindowScatter.apply(grad, index=self.index, shape=self.in_shape, **self.geometry),)
+        return (WindowScatter.apply(grad, index=self.index, shape=self.in_shape, order=self.order,
+                                    **self.geometry),)
+
+    def vjp(self, grad, out):
+        return (_scatter(grad, self.index, self.in_shape, order=self.order, **self.geometry),)
 
 
 class WindowScatter(Function):
@@ -311,6 +322,9 @@ class WindowScatter(Function):
 
     def backward(self, grad, out):
         return (WindowGather.apply(grad, index=self.index, **self.geometry),)
+
+    def vjp(self, grad, out):
+        return (_gather(grad, self.index, **self.geometry),)
 
 
 class MaxPool(WindowGather):
@@ -354,7 +368,3 @@ class MaxPool(WindowGather):
             np.maximum(index, step, out=index)
         self.index = index
         return best
-
-    def backward(self, grad, out):
-        return (WindowScatter.apply(grad, index=self.index, shape=self.in_shape,
-                                    order=self.order, **self.geometry),)
