@@ -25,9 +25,9 @@ def _toposort(roots):
         if t is _EMIT:
             emit(pop())
             continue
-        if id(t) in seen:
+        if t in seen:
             continue
-        mark(id(t))
+        mark(t)
         node = t._ctx
         if node is None:
             emit(t)
@@ -40,7 +40,7 @@ def _toposort(roots):
         push(t)
         push(_EMIT)
         for parent in reversed(parents):
-            if parent.requires_grad and id(parent) not in seen:
+            if parent.requires_grad and parent not in seen:
                 push(parent)
     order.reverse()
     return order
@@ -92,23 +92,24 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
     # NOTE: plain arrays when no graph of the gradients is wanted: no Tensor, no Function per
     # rule, and nothing for the cyclic garbage collector to track (benchmarks/README.md).
     arrays = not create_graph
-    grads = {}  # id(tensor) -> its gradient so far, popped when the tensor is reached
-    owned = set()  # ids whose gradient is a sum the engine made: a buffer safe to add into
+    # NOTE: tensors themselves are the keys (identity hash, see Tensor.__hash__).
+    grads = {}  # tensor -> its gradient so far, popped when the tensor is reached
+    owned = set()  # tensors whose gradient is a sum the engine made: a buffer safe to add into
     for i, root in enumerate(roots):
         g = _root_gradient(root, None if gradients is None else gradients[i])
         if arrays:
             g = g.data
-        if id(root) in grads:
-            g = grads[id(root)] + g
-            owned.add(id(root))
-        grads[id(root)] = g
+        if root in grads:
+            g = grads[root] + g
+            owned.add(root)
+        grads[root] = g
     wanted = None if inputs is None else {id(t): None for t in inputs}
     order = _toposort(roots)
     mode = enable_grad() if create_graph else no_grad()
     anomaly = state.anomaly
     with mode:
         for t in order:
-            g = grads.pop(id(t), None)
+            g = grads.pop(t, None)
             if g is None:
                 continue
             node = t._ctx
@@ -150,15 +151,14 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
                     pg = _cast(node, parent, pg, pdata.dtype, arrays)
                 if anomaly:
                     _check_finite(node, garray, "backward", _position(node, parent))
-                key = id(parent)
-                old = grads.get(key)
+                old = grads.get(parent)
                 if old is None:
-                    grads[key] = pg
-                elif key in owned and arrays and type(old) is np.ndarray:
+                    grads[parent] = pg
+                elif parent in owned and arrays and type(old) is np.ndarray:
                     old += pg  # NOTE: a buffer the engine made itself, safe to add into
                 else:
-                    grads[key] = old + pg
-                    owned.add(key)
+                    grads[parent] = old + pg
+                    owned.add(parent)
             if not retain_graph:
                 node.release()
     if wanted is not None:

@@ -111,8 +111,9 @@ class Tensor:
         for i in range(len(self)):
             yield self[i]
 
-    def __hash__(self):
-        return id(self)
+    # NOTE: identity hashing (== is elementwise, so Python would drop the default hash); the
+    # C slot rather than a Python `return id(self)`: the engine keys its dicts by tensor.
+    __hash__ = object.__hash__
 
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
