@@ -76,9 +76,10 @@ class Function:
                     x = x[()]  # 0-d: see value()
                 if type(y) is _ndarray and not y.shape:
                     y = y[()]
-                data = fn.forward(x, y, **params)
+                data = fn.forward(x, y, **params) if params else fn.forward(x, y)
             elif n == 1:
-                data = fn.forward(inputs[0].data, **params)
+                x = inputs[0].data
+                data = fn.forward(x, **params) if params else fn.forward(x)
             else:
                 data = fn.forward(*[t.data for t in inputs], **params)
         except (ValueError, IndexError, TypeError) as err:
@@ -86,7 +87,8 @@ class Function:
             if explained is err:
                 raise
             raise explained from err
-        if type(data) is not _ndarray and not isinstance(data, _generic):
+        kind = type(data)
+        if kind is not _ndarray and kind not in _SCALARS and not isinstance(data, _generic):
             data = np.asarray(data)
         # NOTE: a 0-d result stays the NumPy scalar NumPy returned (np.float32, ...): it reads
         # like a 0-d array (shape, dtype, arithmetic), and the next op on it costs ~60 ns
@@ -160,6 +162,7 @@ class Function:
 
 
 _ndarray, _generic, _new = np.ndarray, np.generic, object.__new__
+_SCALARS = frozenset([np.float32, np.float64, np.float16, np.int64, np.int32, np.bool_])
 
 
 def value(array):
