@@ -3,6 +3,7 @@
 Note: HIPS autograd also installs a package named `autograd`; chainrule's is a different
 package with the same import name, so an environment can hold only one of the two.
 """
+from . import allocator  # noqa: F401  (keeps freed heap for the next step; see allocator.py)
 from .anomaly import detect_anomaly
 from .creation import (arange, default_rng, full, manual_seed, ones, ones_like, rand, randn,
                        tensor, zeros, zeros_like)
