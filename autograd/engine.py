@@ -39,7 +39,7 @@ def _toposort(roots):
                 "backward(); pass retain_graph=True to the first backward() to go through it twice")
         push(t)
         push(_EMIT)
-        for parent in reversed(parents):
+        for parent in parents:
             if parent.requires_grad and parent not in seen:
                 push(parent)
     order.reverse()
