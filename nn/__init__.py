@@ -13,6 +13,6 @@ from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .serialization import load, save
 from .conv import Conv1d, Conv2d
 from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d,
-                      MaxPool2d)
+                      MaxPool2d, MaxUnpool1d, MaxUnpool2d)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from . import data, metrics, optim, utils  # noqa: E402  (nn.data, nn.metrics, nn.optim, nn.utils)

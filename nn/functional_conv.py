@@ -14,10 +14,12 @@ A convolution is im2col (`Unfold`, one strided copy of every window) followed by
 import numpy as np
 
 from autograd import Tensor
-from autograd.ops.conv import Fold, MaxPool, Unfold, out_size
+from autograd.ops import ScatterAdd
+from autograd.ops.conv import Fold, MaxPool, Unfold, WindowGather, out_size
 
-__all__ = ["conv1d", "conv2d", "unfold", "fold", "max_pool1d", "max_pool2d", "avg_pool1d",
-           "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d"]
+__all__ = ["conv1d", "conv2d", "unfold", "fold", "max_pool1d", "max_pool2d", "max_unpool1d",
+           "max_unpool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
+           "adaptive_avg_pool2d"]
 
 _PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
@@ -225,29 +227,162 @@ def _pool_geometry(x, nd, kernel_size, stride, padding, dilation, ceil_mode, fn)
     return kernel_size, stride, tuple(padding), dilation, tuple(out)
 
 
+def _winners(x, kernel_size, stride, padding, dilation):
+    """(offset number of each window's winner, C order over the kernel; its flat index into
+    the input plane, PyTorch's return_indices: int64), both of the output's shape."""
+    # NOTE: MaxPool's forward finds the winners (first maximum in C order, NaN wins, padding
+    # is -inf); it is run here on the array, outside the graph, only to read them.
+    pool = MaxPool()
+    pool.forward(x, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
+    out_shape = pool.index.shape[2:]
+    nd = len(out_shape)
+    offsets = [k.astype(np.int64) for k in np.unravel_index(pool.index, kernel_size)]
+    starts, firsts = [], []
+    outside = np.zeros(pool.index.shape, bool)
+    for axis, (k, m, s, (before, _), d, n) in enumerate(
+            zip(offsets, x.shape[2:], stride, padding, dilation, out_shape)):
+        start = (np.arange(n) * s - before).reshape((n,) + (1,) * (nd - 1 - axis))
+        position = start + k * d
+        outside |= (position < 0) | (position >= m)
+        starts.append(start)
+        firsts.append(np.maximum(0, -(start // d)))  # the first offset inside the input
+    if outside.any():
+        # NOTE: a window whose real elements are all -inf is won by its padding; PyTorch
+        # then points to the window's first real element (same value), and so do we (its
+        # gradient goes there too, as PyTorch's).
+        offsets = [np.where(outside, first, k) for first, k in zip(firsts, offsets)]
+    flat = np.zeros(pool.index.shape, np.int64)
+    for start, k, m, d in zip(starts, offsets, x.shape[2:], dilation):
+        flat = flat * m + (start + k * d)
+    index = np.ravel_multi_index(offsets, kernel_size) if outside.any() else pool.index
+    return index, flat
+
+
 def _max_pool(x, nd, kernel_size, stride, padding, dilation, ceil_mode, return_indices, fn):
-    if return_indices:
-        raise NotImplementedError(f"{fn}: return_indices=True is not supported")
     x, unbatched = _batched(fn, x, nd)
     kernel_size, stride, padding, dilation, _ = _pool_geometry(
         x, nd, kernel_size, stride, padding, dilation, ceil_mode, fn)
-    out = MaxPool.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
-                        dilation=dilation)
-    return out.squeeze(0) if unbatched else out
+    geometry = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
+    if not return_indices:
+        out = MaxPool.apply(x, **geometry)
+        return out.squeeze(0) if unbatched else out
+    # The same values and gradient as MaxPool, from the winners found once (a gather of x).
+    index, flat = _winners(x.data, **geometry)
+    out = WindowGather.apply(x, index=index, **geometry)
+    indices = Tensor(flat)
+    if unbatched:
+        return out.squeeze(0), indices.squeeze(0)
+    return out, indices
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
-    """max over windows of (N, C, L); padding counts as -inf"""
+    """max over windows of (N, C, L); padding counts as -inf.
+
+    return_indices=True also returns where each maximum is, as PyTorch: an int64 Tensor
+    of the output's shape holding indices into L (for max_unpool1d)."""
     return _max_pool(x, 1, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
                      "max_pool1d")
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
-    """max over windows of (N, C, H, W); padding counts as -inf"""
+    """max over windows of (N, C, H, W); padding counts as -inf.
+
+    return_indices=True also returns where each maximum is, as PyTorch: an int64 Tensor
+    of the output's shape holding flat indices h * W + w into each (H, W) plane (for
+    max_unpool2d).
+
+    >>> import autograd
+    >>> x = autograd.Tensor([[[[1., 9, 2, 3], [4, 5, 8, 6]]]])
+    >>> out, indices = max_pool2d(x, 2, return_indices=True)
+    >>> out.tolist(), indices.tolist()
+    ([[[[9.0, 8.0]]]], [[[[1, 6]]]])
+    """
     return _max_pool(x, 2, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
                      "max_pool2d")
+
+
+def _unpool_size(fn, x, kernel_size, stride, padding, output_size):
+    """The unpooled spatial shape: PyTorch's default, or output_size checked against it."""
+    nd = len(kernel_size)
+    default = tuple((m - 1) * s - 2 * p + k
+                    for m, k, s, p in zip(x.shape[2:], kernel_size, stride, padding))
+    if output_size is None:
+        return default
+    size = tuple(int(v) for v in output_size)
+    if len(size) == nd + 2:
+        size = size[2:]
+    if len(size) != nd:
+        raise ValueError(f"{fn}: output_size must hold {nd} sizes (or {nd + 2}, with N and C "
+                         f"first), got {tuple(output_size)}")
+    for axis, (m, d, s) in enumerate(zip(size, default, stride)):
+        if not d - s < m < d + s:
+            raise ValueError(
+                f"{fn}: output_size {size} does not fit input of shape {x.shape} with "
+                f"kernel_size={kernel_size}, stride={stride}, padding={padding}: spatial axis "
+                f"{axis} must be more than {d - s} and less than {d + s} (default {d})")
+    return size
+
+
+def _max_unpool(x, indices, nd, kernel_size, stride, padding, output_size, fn):
+    x, unbatched = _batched(fn, x, nd)
+    index = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: indices must be integers (from max_pool{nd}d(..., "
+                        f"return_indices=True)), got dtype {index.dtype}")
+    if unbatched:
+        index = index[None]
+    if index.shape != x.shape:
+        shown = index.shape[1:] if unbatched else index.shape
+        raise ValueError(f"{fn}: indices of shape {shown} must have the input's shape "
+                         f"{x.shape[1:] if unbatched else x.shape}")
+    kernel_size = _tuple(kernel_size, nd, "kernel_size", fn)
+    stride = kernel_size if stride is None else _tuple(stride, nd, "stride", fn)
+    padding = _tuple(padding, nd, "padding", fn)
+    size = _unpool_size(fn, x, kernel_size, stride, padding, output_size)
+    plane = int(np.prod(size))
+    if index.size and (index.min() < 0 or index.max() >= plane):
+        bad = index[(index < 0) | (index >= plane)].ravel()[0]
+        raise IndexError(f"{fn}: index {int(bad)} is out of range for an output plane of "
+                         f"{' x '.join(map(str, size))} = {plane} elements (valid: 0 .. "
+                         f"{plane - 1}); pass the pool's kernel_size, stride and padding, or "
+                         "output_size=input.shape")
+    n, c = x.shape[:2]
+    planes = np.arange(n * c, dtype=np.int64).reshape((n, c) + (1,) * nd) * plane
+    keys = (planes + index).reshape(-1)
+    values = x.reshape(-1)
+    # NOTE: indices repeat when overlapping windows share their maximum. PyTorch writes the
+    # values of a plane in order, so the last one stays: keep only the last of each repeat,
+    # and the scatter below adds each kept value once. (PyTorch's backward gathers the
+    # gradient for every repeat, ours gives it to the kept one: the derivative of the output.)
+    last = keys.size - 1 - np.unique(keys[::-1], return_index=True)[1]
+    if last.size < keys.size:
+        last.sort()
+        values, keys = values[last], keys[last]
+    out = ScatterAdd.apply(values, index=keys, shape=(n * c * plane,)).reshape((n, c) + size)
+    return out.squeeze(0) if unbatched else out
+
+
+def max_unpool1d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool1d: zeros of length output_size (by default
+    (L - 1) * stride - 2 * padding + kernel_size) with x written at `indices`;
+    differentiable with respect to x."""
+    return _max_unpool(x, indices, 1, kernel_size, stride, padding, output_size, "max_unpool1d")
+
+
+def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool2d: zeros of spatial shape output_size (by default
+    (H - 1) * stride - 2 * padding + kernel_size, and so for W) with x written at the flat
+    `indices` of each plane; differentiable with respect to x.
+
+    >>> import autograd
+    >>> x = autograd.Tensor([[[[1., 9, 2, 3], [4, 5, 8, 6]]]])
+    >>> out, indices = max_pool2d(x, 2, return_indices=True)
+    >>> max_unpool2d(out, indices, 2).tolist()
+    [[[[0.0, 9.0, 0.0, 0.0], [0.0, 0.0, 8.0, 0.0]]]]
+    """
+    return _max_unpool(x, indices, 2, kernel_size, stride, padding, output_size, "max_unpool2d")
 
 
 def _avg_divisor(shape, kernel_size, stride, padding, out, count_include_pad, dtype):

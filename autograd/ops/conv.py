@@ -330,7 +330,8 @@ class WindowScatter(Function):
 class MaxPool(WindowGather):
     """max over each window (padding is -inf);  dx = grad sent to the window's first maximum"""
 
-    # NOTE: ties go to the first maximum in C order and a NaN wins its window, as PyTorch;
+    # NOTE: ties go to the first maximum in C order and a NaN wins its window (the last NaN
+    # of the window when there are several), as PyTorch's `val > max || isnan(val)`;
     # only the winners' offsets are kept (one small int per output), not a window-sized mask.
     name = "max_pool"
 
@@ -359,7 +360,7 @@ class MaxPool(WindowGather):
                 continue
             np.greater(view, best, out=wins)
             if nan:
-                wins |= np.isnan(view) & ~np.isnan(best)
+                wins |= np.isnan(view)
             np.maximum(best, view, out=best)  # measured 2x faster than copyto(where=wins)
             # NOTE: index = k where this offset wins, written as max(index, k * wins): the
             # offsets come in increasing k, so a win always raises the index. Arithmetic, as
