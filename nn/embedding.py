@@ -9,7 +9,9 @@ from .parameter import Parameter
 
 class Embedding(Module):
     """weight[indices] with weight (num_embeddings, embedding_dim), initialised N(0, 1);
-    the padding_idx row starts at zero and never receives a gradient.
+    the padding_idx row starts at zero and never receives a gradient. With max_norm, each
+    forward first scales the looked-up rows whose norm_type-norm exceeds max_norm down to
+    max_norm, in the weight itself (in place, without gradient), as PyTorch.
 
     >>> emb = Embedding(10, 3, padding_idx=0)
     >>> emb(np.array([[0, 4]])).shape
@@ -20,9 +22,10 @@ class Embedding(Module):
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
                  _freeze=False, device=None, dtype=None):
         super().__init__()
-        if max_norm is not None or scale_grad_by_freq or sparse:
-            raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse are "
-                                      "not supported")
+        if scale_grad_by_freq or sparse:
+            raise NotImplementedError("Embedding: scale_grad_by_freq and sparse are not "
+                                      "supported")
+        F._check_max_norm("Embedding", max_norm, norm_type)
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(f"Embedding: padding_idx {padding_idx} must be within "
@@ -54,19 +57,26 @@ class Embedding(Module):
             self.weight.data[self.padding_idx] = 0
 
     def forward(self, indices):
-        return F.embedding(indices, self.weight, self.padding_idx)
+        return F.embedding(indices, self.weight, self.padding_idx, self.max_norm,
+                           self.norm_type)
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,
+                        norm_type=2.0, scale_grad_by_freq=False, sparse=False):
         """An Embedding holding a copy of a 2-D array of vectors (frozen by default)."""
         array = np.asarray(getattr(embeddings, "data", embeddings))
         if array.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got {array.shape}")
-        return cls(array.shape[0], array.shape[1], padding_idx=padding_idx, _weight=array,
-                   _freeze=freeze)
+        return cls(array.shape[0], array.shape[1], padding_idx=padding_idx, max_norm=max_norm,
+                   norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse,
+                   _weight=array, _freeze=freeze)
 
     def extra_repr(self):
         s = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
         return s

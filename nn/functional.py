@@ -141,11 +141,64 @@ def _check_indices(fn, indices, n):
     return idx
 
 
-def embedding(x, weight, padding_idx=None):
-    """weight[x]: row lookup; the padding_idx row gets no gradient"""
+def _check_max_norm(fn, max_norm, norm_type):
+    """max_norm a number >= 0 (or None), norm_type a number, or a clear error."""
+    def number(v):
+        return not isinstance(v, bool) and isinstance(v, (int, float, np.integer, np.floating))
+
+    if max_norm is not None and not number(max_norm):
+        raise TypeError(f"{fn}: max_norm must be a number >= 0 (the largest norm a looked-up "
+                        f"row may keep) or None, got {max_norm!r}")
+    if max_norm is not None and not max_norm >= 0:
+        raise ValueError(f"{fn}: max_norm must be a number >= 0 (the largest norm a looked-up "
+                         f"row may keep) or None, got {max_norm!r}")
+    if not number(norm_type):
+        raise TypeError(f"{fn}: norm_type must be a number (the p of the p-norm, e.g. 2.0 or "
+                        f"float('inf')), got {norm_type!r}")
+
+
+def _embedding_renorm(weight, rows, max_norm, norm_type):
+    """PyTorch's embedding_renorm_: scale each of `rows` whose norm_type-norm exceeds
+    max_norm down to max_norm, in place and outside the graph."""
+    _check_max_norm("embedding", max_norm, norm_type)
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"embedding: max_norm renormalises the weight in place, so it must "
+                        f"be a Tensor, got {type(weight).__name__}")
+    rows = np.unique(rows)
+    table = weight.data
+    norms = np.linalg.norm(table[rows], ord=float(norm_type), axis=1)
+    big = norms > max_norm
+    # NOTE: as PyTorch, the scale is max_norm / (norm + 1e-7) (a row lands just under
+    # max_norm); the write bumps the version counter, as every in-place change of a
+    # parameter does, so a graph that saved the old weight refuses to backward.
+    with no_grad():
+        if big.any():
+            scale = max_norm / (norms[big].astype(np.float64) + 1e-7)
+            table[rows[big]] *= scale.astype(table.dtype)[:, None]
+        weight._version += 1
+
+
+def embedding(x, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """weight[x]: row lookup; the padding_idx row gets no gradient.
+
+    With max_norm, the looked-up rows whose norm_type-norm exceeds it are first scaled
+    down to max_norm in weight itself (in place, without gradient), as PyTorch does.
+
+    >>> import autograd
+    >>> w = autograd.Tensor(np.array([[3.0, 4.0], [0.3, 0.4]]), requires_grad=True)
+    >>> embedding(np.array([0, 1]), w, max_norm=1.0).data.round(6).tolist()
+    [[0.6, 0.8], [0.3, 0.4]]
+    >>> w.data.round(6).tolist()    # row 0 was renormalised in place
+    [[0.6, 0.8], [0.3, 0.4]]
+    """
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
     num = weight.shape[0]
     idx = _check_indices("embedding", x, num)
     flat = idx.reshape(-1)  # NOTE: a 1-D index takes the engine's fast scatter-add path
+    if max_norm is not None:
+        _embedding_renorm(weight, flat, max_norm, norm_type)
     rows = weight[flat]
     if padding_idx is not None:
         pad = padding_idx + num if padding_idx < 0 else padding_idx

@@ -1,6 +1,6 @@
-"""Max pooling's return_indices and max unpooling: PyTorch parity (float64: values,
-indices, gradients), finite-difference gradchecks of the new differentiable paths, and
-their errors."""
+"""Max pooling's return_indices, max unpooling and Embedding's max_norm: PyTorch parity
+(float64: values, indices, gradients, the in-place renormalisation), finite-difference
+gradchecks of the new differentiable paths, and their errors."""
 import numpy as np
 import pytest
 
@@ -228,5 +228,100 @@ def test_max_unpool_gradcheck_and_second_order():
      ValueError, r"^max_unpool2d: expected a 4-D input"),
 ])
 def test_max_unpool_errors(call, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        call()
+
+
+# ---- Embedding: max_norm ------------------------------------------------------------------
+
+def _embeddings(torch, **kwargs):
+    """Our Embedding and PyTorch's (float64) with the same weight: rows of norms 0.5 .. 4."""
+    weight = RNG.standard_normal((7, 4))
+    weight *= np.linspace(0.5, 4.0, 7)[:, None] / np.linalg.norm(weight, axis=1, keepdims=True)
+    ours = nn.Embedding(7, 4, **kwargs)
+    ours.weight.data = weight.copy()
+    theirs = torch.nn.Embedding(7, 4, **kwargs).double()
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(weight))
+    return ours, theirs
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(max_norm=1.5),
+    dict(max_norm=2.0, norm_type=1.0),
+    dict(max_norm=1.0, norm_type=float("inf")),
+    dict(max_norm=3.0, norm_type=3),
+    dict(max_norm=1.5, padding_idx=6),
+    dict(max_norm=100.0),                      # no row is touched
+])
+def test_embedding_max_norm_matches_pytorch(kwargs):
+    torch = torch_or_skip()
+    ours, theirs = _embeddings(torch, **kwargs)
+    assert repr(ours) == repr(theirs)
+    idx = np.array([[0, 5, 6, 5], [2, 6, 6, 1]])   # repeats are renormalised once
+    version = ours.weight._version
+    out, ref = ours(idx), theirs(torch.tensor(idx))
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-13, atol=1e-15)
+    # The weight itself changed in place (rows 3 and 4, never looked up, did not).
+    np.testing.assert_allclose(ours.weight.data, theirs.weight.detach().numpy(), rtol=1e-13,
+                               atol=1e-15)
+    assert ours.weight._version == version + 1
+    g = RNG.standard_normal(out.shape)
+    out.backward(Tensor(g))
+    ref.backward(torch.tensor(g))
+    np.testing.assert_allclose(ours.weight.grad.data, theirs.weight.grad.numpy(), rtol=1e-13,
+                               atol=1e-15)
+    # A second call renormalises again (a no-op now, up to PyTorch's 1e-7 in the scale).
+    np.testing.assert_allclose(ours(idx).data, theirs(torch.tensor(idx)).detach().numpy(),
+                               rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(ours.weight.data, theirs.weight.detach().numpy(), rtol=1e-13)
+
+
+def test_functional_embedding_max_norm_matches_pytorch_in_float32():
+    torch = torch_or_skip()
+    weight = (RNG.standard_normal((6, 5)) * 2).astype(np.float32)
+    idx = np.array([3, 0, 3, 5])
+    mine = nn.Parameter(weight.copy())
+    theirs = torch.nn.Parameter(torch.tensor(weight))
+    out = F.embedding(idx, mine, None, 1.0, 2.0)
+    ref = torch.nn.functional.embedding(torch.tensor(idx), theirs, None, 1.0, 2.0)
+    assert out.dtype == np.float32 and mine.dtype == np.float32
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(mine.data, theirs.detach().numpy(), rtol=1e-6)
+    assert np.all(np.linalg.norm(mine.data[[0, 3, 5]], axis=1) <= 1.0)
+    np.testing.assert_array_equal(mine.data[[1, 2, 4]], weight[[1, 2, 4]])
+
+
+def test_embedding_max_norm_gradcheck():
+    # Gradients flow to the (renormalised) rows looked up, not through the renormalisation:
+    # within a check the weight's norms stay below max_norm, so the lookup is linear.
+    weight = RNG.standard_normal((5, 3)) * 0.1
+    idx = np.array([[4, 0], [0, 2]])
+    assert gradcheck(lambda w: F.embedding(idx, w, max_norm=1.0) ** 2, [weight])
+
+
+def test_embedding_max_norm_bumps_the_version_so_a_saved_weight_refuses_backward():
+    emb = nn.Embedding(5, 3, max_norm=0.5)
+    h = ag.randn(2, 3, requires_grad=True)
+    logits = h @ emb.weight.T          # the weight is saved for the matmul's gradient
+    emb(np.array([1, 2]))              # renormalises it in place
+    with pytest.raises(RuntimeError, match="modified|version"):
+        logits.sum().backward()
+
+
+@pytest.mark.parametrize("call,exc,pattern", [
+    (lambda: nn.Embedding(5, 3, max_norm=-1.0), ValueError,
+     r"^Embedding: max_norm must be a number >= 0 .* got -1.0"),
+    (lambda: nn.Embedding(5, 3, max_norm="2"), TypeError, r"max_norm must be a number"),
+    (lambda: nn.Embedding(5, 3, max_norm=1.0, norm_type="fro"), TypeError,
+     r"^Embedding: norm_type must be a number .* got 'fro'"),
+    (lambda: F.embedding(np.array([0]), ag.ones(2, 2), max_norm=float("nan")), ValueError,
+     r"^embedding: max_norm must be a number >= 0"),
+    (lambda: F.embedding(np.array([0]), np.ones((2, 2)), max_norm=1.0), TypeError,
+     r"^embedding: max_norm renormalises the weight in place, so it must be a Tensor"),
+    (lambda: nn.Embedding(5, 3, scale_grad_by_freq=True), NotImplementedError,
+     r"scale_grad_by_freq and sparse are not supported"),
+])
+def test_embedding_max_norm_errors(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
