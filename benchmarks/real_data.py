@@ -4,7 +4,8 @@
 
 Each model is built once in PyTorch; its state dict, converted to arrays, is loaded into
 the same model in chainrule (chainrule.models), so both start from the same weights. Both
-then see the same batches: one shuffled index order per (seed, epoch), shared. The two
+then see the same batches: one shuffled index order per (seed, epoch), shared; the CNN's
+dropout draws its masks from one NumPy generator per (seed, epoch), also shared. The two
 libraries alternate epoch by epoch (chainrule's epoch, then PyTorch's, then chainrule's
 next epoch, ...) and the LSTM alternates step by step, so both train under the same
 background load on these shared machines (see /work/shared/BENCHMARKING.md).
@@ -42,7 +43,7 @@ def parse_args(argv=None):
     p.add_argument("--mlp-lr", type=float, default=2e-3)
     p.add_argument("--mlp-norm", default="pixel", choices=("global", "pixel"),
                    help="input standardisation (see load_fashion); chainrule train uses pixel")
-    p.add_argument("--cnn-epochs", type=int, default=8)
+    p.add_argument("--cnn-epochs", type=int, default=10)
     p.add_argument("--cnn-batch", type=int, default=64)
     p.add_argument("--cnn-lr", type=float, default=2e-3)
     p.add_argument("--cnn-norm", default="pixel", choices=("global", "pixel"))
@@ -159,9 +160,11 @@ class ChainruleSide:
         self.opt = optim.Adam(model.parameters(), lr=lr)
         self.sched = lr_scheduler.CosineAnnealingLR(self.opt, T_max=epochs) if epochs else None
 
-    def step(self, x, y):
+    def step(self, x, y, mask=None):
         from autograd import Tensor
 
+        if mask is not None:
+            self.model.classifier[0].mask = Tensor(mask)
         logits = self.model(Tensor(x))
         if isinstance(logits, tuple):  # the LSTM returns (logits, state)
             logits = logits[0]
@@ -201,8 +204,10 @@ class TorchSide:
         self.sched = (torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, T_max=epochs)
                       if epochs else None)
 
-    def step(self, x, y):
+    def step(self, x, y, mask=None):
         torch = self.torch
+        if mask is not None:
+            self.model.classifier[0].mask = torch.from_numpy(mask)
         logits = self.model(torch.from_numpy(x))
         if isinstance(logits, tuple):
             logits = logits[0]
@@ -237,6 +242,14 @@ def torch_models():
     import torch
     from torch import nn as tnn
 
+    class MaskDropout(tnn.Module):
+        """Dropout with a given mask (already scaled by 1/(1-p)); the identity in eval mode."""
+
+        mask = None
+
+        def forward(self, x):
+            return x * self.mask if self.training else x
+
     class MLP(tnn.Module):
         def __init__(self):
             super().__init__()
@@ -247,13 +260,13 @@ def torch_models():
             return self.layers(x.reshape(x.shape[0], -1))
 
     class CNN(tnn.Module):
-        def __init__(self, c1=16, c2=32, hidden=48):
+        def __init__(self, c1=32, c2=48, hidden=32):
             super().__init__()
             self.features = tnn.Sequential(
                 tnn.Conv2d(1, c1, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
                 tnn.Conv2d(c1, c2, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2))
-            self.classifier = tnn.Sequential(tnn.Linear(c2 * 7 * 7, hidden), tnn.ReLU(),
-                                             tnn.Linear(hidden, 10))
+            self.classifier = tnn.Sequential(MaskDropout(), tnn.Linear(c2 * 7 * 7, hidden),
+                                             tnn.ReLU(), tnn.Linear(hidden, 10))
 
         def forward(self, x):
             x = self.features(x)
@@ -273,6 +286,39 @@ def torch_models():
     return {"mlp": MLP, "cnn": CNN, "lstm": CharLSTM, "torch": torch}
 
 
+def chainrule_mask_dropout():
+    """chainrule's twin of torch_models()'s MaskDropout (defined here: nn is imported late)."""
+    import nn
+
+    class MaskDropout(nn.Module):
+        """Dropout with a given mask (already scaled by 1/(1-p)); the identity in eval mode."""
+
+        mask = None
+
+        def forward(self, x):
+            return x * self.mask if self.training else x
+
+    return MaskDropout()
+
+
+def dropout_masks(seed, epoch, shape, p):
+    """The CNN's dropout masks of one epoch, in step order: float32, 0 or 1/(1-p)."""
+    import numpy as np
+
+    rng = np.random.default_rng([seed, epoch, 8])
+    while True:
+        yield ((rng.random(shape) >= p) * (1.0 / (1.0 - p))).astype(np.float32)
+
+
+def cnn_model():
+    """chainrule's CNN, its dropout swapped for one fed the shared masks."""
+    from chainrule import models
+
+    model = models.CNN(1, 28, 10)
+    model.classifier.add_module("0", chainrule_mask_dropout())
+    return model
+
+
 def twins(name, vocab_size=None, dtype="float32"):
     """(torch model, chainrule model with the torch model's initial weights)."""
     import numpy as np
@@ -284,7 +330,7 @@ def twins(name, vocab_size=None, dtype="float32"):
         tmodel = t["lstm"](vocab_size)
         cmodel = models.CharLSTM(vocab_size)
     elif name == "cnn":
-        tmodel, cmodel = t["cnn"](), models.CNN(1, 28, 10)
+        tmodel, cmodel = t["cnn"](), cnn_model()
     else:
         tmodel, cmodel = t["mlp"](), models.MLP(784, (256, 128), 10)
     if dtype == "float64":
@@ -326,11 +372,13 @@ def run_image(name, data, seed, epochs, batch_size, lr, with_torch=True, log=pri
     for epoch in range(epochs):
         order = batches_of(epoch_order(len(y_train), seed, epoch), batch_size)
         for lib, side in sides.items():
+            masks = _masks(cmodel, seed, epoch, batch_size)
             gc.collect()
             t0 = time.perf_counter()
             total = 0.0
             for i, idx in enumerate(order):
-                loss = side.step(x_train[idx], y_train[idx])
+                mask = None if masks is None else next(masks)[:len(idx)]
+                loss = side.step(x_train[idx], y_train[idx], mask)
                 total += loss * len(idx)
                 if epoch == 0 and i == 0:
                     res[lib]["first_loss"] = loss
@@ -348,19 +396,31 @@ def run_image(name, data, seed, epochs, batch_size, lr, with_torch=True, log=pri
     return res
 
 
+def _masks(model, seed, epoch, batch_size):
+    """The CNN's dropout masks for one epoch (None for the MLP, which has no dropout)."""
+    from chainrule import models
+
+    if not isinstance(model, models.CNN):
+        return None
+    features = model.classifier[1].weight.shape[1]  # what the dropout sees: c2 * 7 * 7
+    return dropout_masks(seed, epoch, (batch_size, features), models.DROPOUT)
+
+
 def _image_peak(name, initial, data, seed, batch_size, lr, steps=20):
     """tracemalloc peak of chainrule: `steps` training steps then the test evaluation."""
     from chainrule import models
 
     x_train, y_train, x_test, y_test = data
-    model = models.CNN(1, 28, 10) if name == "cnn" else models.MLP(784, (256, 128), 10)
+    model = cnn_model() if name == "cnn" else models.MLP(784, (256, 128), 10)
     model.load_state_dict(initial)
     side = ChainruleSide(model, lr, 1)
     order = batches_of(epoch_order(len(y_train), seed, 0), batch_size)[:steps]
+    masks = _masks(model, seed, 0, batch_size)
 
     def work():
         for idx in order:
-            side.step(x_train[idx], y_train[idx])
+            side.step(x_train[idx], y_train[idx],
+                      None if masks is None else next(masks)[:len(idx)])
         accuracy(side, x_test, y_test)
 
     return chainrule_peak(work)
@@ -531,6 +591,8 @@ def main(argv=None):
     import numpy as np
     import torch
 
+    from chainrule.models import DROPOUT
+
     torch.set_num_threads(args.threads)
     header(args, np, torch)
     only = [n for n in args.only.split(",") if n]
@@ -549,7 +611,8 @@ def main(argv=None):
         epochs, batch, lr = (getattr(args, f"{name}_{k}") for k in ("epochs", "batch", "lr"))
         for seed in seeds:
             print(f"{name}: seed {seed}, {epochs} epochs, batch {batch}, Adam lr {lr:g}, "
-                  "cosine over epochs", flush=True)
+                  "cosine over epochs" + (f", dropout {DROPOUT} (shared masks)" if name == "cnn"
+                                          else ""), flush=True)
             res = run_image(name, data, seed, epochs, batch, lr, with_torch)
             for lib in ("chainrule", "pytorch"):
                 if lib not in res:

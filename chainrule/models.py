@@ -2,6 +2,7 @@
 import nn
 
 MODELS = ("mlp", "cnn", "lstm")
+DROPOUT = 0.25  # the CNN's, on the flattened features
 
 
 class MLP(nn.Module):
@@ -22,12 +23,16 @@ class MLP(nn.Module):
 
 
 class CNN(nn.Module):
-    """Two conv(3x3) + ReLU + max-pool(2) blocks, then a small two-layer classifier.
+    """Two conv(3x3) + ReLU + max-pool(2) blocks, then dropout and a two-layer classifier.
 
-    With the defaults on 28x28 images: about 81k parameters (the issue asks for < 100k).
+    With the defaults on 28x28 images: 89,818 parameters (the issue asks for < 100k).
+    The wider convolutions (32 and 48 channels, against 16 and 32 with hidden 48 before)
+    and the dropout on the pooled features lift Fashion-MNIST from about 91.5% to about
+    92% in 10 epochs (benchmarks/README.md, "Real data").
     """
 
-    def __init__(self, in_channels, image_size, n_classes, channels=(16, 32), hidden=48):
+    def __init__(self, in_channels, image_size, n_classes, channels=(32, 48), hidden=32,
+                 dropout=DROPOUT):
         super().__init__()
         c1, c2 = channels
         self.features = nn.Sequential(
@@ -35,8 +40,13 @@ class CNN(nn.Module):
             nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         )
         side = image_size // 2 // 2
+        # NOTE: without the dropout the validation loss turned up after epoch 7 of 10
+        # (PyTorch, 24 and 48 channels, seed 0), so `chainrule train`, which keeps the best
+        # validation loss's weights, reported an earlier, less accurate epoch (91.38% against
+        # 91.55%).
         self.classifier = nn.Sequential(
-            nn.Linear(c2 * side * side, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
+            nn.Dropout(dropout), nn.Linear(c2 * side * side, hidden), nn.ReLU(),
+            nn.Linear(hidden, n_classes))
 
     def forward(self, x):
         x = self.features(x)
