@@ -6,14 +6,14 @@ these ops; what they own is the sequential part, h_t = cell(xproj_t, h_{t-1}).
 # NOTE: fused on purpose. Built from Tensor ops, a 50-step LSTM is ~750 graph nodes, and
 # every per-step slice xproj[t] sends back a gradient the size of the whole sequence (an
 # O(T^2) sum); as one op the forward and the backward-through-time are tight NumPy loops
-# (measured ~5x faster on a 50-step, 128-unit LSTM). Under create_graph the backward
-# replays the same recurrence with Tensor ops (`*_steps` below) and differentiates that,
-# so higher-order gradients still work. Gate order and formulas are PyTorch's.
+# (measured ~5x faster on a 50-step, 128-unit LSTM): that loop is each op's `vjp`. Its
+# `backward` (used under create_graph) replays the same recurrence with Tensor ops
+# (`*_steps` below) and differentiates that, so higher-order gradients still work. Gate
+# order and formulas are PyTorch's.
 """
 import numpy as np
 
 from ..function import Function
-from ..grad_mode import state
 
 
 def _sigmoid_(a):
@@ -23,12 +23,6 @@ def _sigmoid_(a):
     a *= 0.5
     a += 0.5
     return a
-
-
-def _const(array):
-    from ..tensor import Tensor
-
-    return Tensor(array)
 
 
 class _Recurrence(Function):
@@ -97,10 +91,11 @@ class RNNLayer(_Recurrence):
         return out
 
     def backward(self, grad, out):
-        if state.enabled:
-            return _replay(self, grad, rnn_steps, nonlinearity=self.nonlinearity)
+        return _replay(self, grad, rnn_steps, nonlinearity=self.nonlinearity)
+
+    def vjp(self, grad, out):
         xproj, w_hh, h0 = self.inputs
-        g, hs, w = grad.data, out.data, w_hh.data
+        g, hs, w = grad, out.data, w_hh.data
         d_pre = np.empty_like(hs)
         dh = np.zeros_like(hs[0])
         for t in range(hs.shape[0] - 1, -1, -1):
@@ -111,16 +106,16 @@ class RNNLayer(_Recurrence):
             else:
                 d *= hs[t] > 0
             dh = d @ w
-        return (_const(d_pre) if self.needs[0] else None,
+        return (d_pre if self.needs[0] else None,
                 _w_hh_grad(d_pre, hs, h0.data) if self.needs[1] else None,
-                _const(dh) if self.needs[2] else None)
+                dh if self.needs[2] else None)
 
 
 def _w_hh_grad(d_pre, hs, h0):
     """d W_hh = sum_t d pre_t^T h_{t-1}, as ONE matmul over all steps."""
     steps, batch, gates = d_pre.shape
     h_prev = np.concatenate([h0[None], hs[:-1]]) if steps > 1 else h0[None]
-    return _const(d_pre.reshape(steps * batch, gates).T @ h_prev.reshape(steps * batch, -1))
+    return d_pre.reshape(steps * batch, gates).T @ h_prev.reshape(steps * batch, -1)
 
 
 # ---- LSTM ------------------------------------------------------------------------------
@@ -185,10 +180,11 @@ class LSTMLayer(_Recurrence):
         return out
 
     def backward(self, grad, out):
-        if state.enabled:
-            return _replay(self, grad, lstm_steps)
+        return _replay(self, grad, lstm_steps)
+
+    def vjp(self, grad, out):
         xproj, w_hh, h0, c0 = self.inputs
-        g_out, hc, w = grad.data, out.data, w_hh.data
+        g_out, hc, w = grad, out.data, w_hh.data
         acts, tanh_c = self.acts, self.tanh_c
         steps, batch, four_h = acts.shape
         hidden = four_h // 4
@@ -220,10 +216,10 @@ class LSTMLayer(_Recurrence):
             dc = dc_t * f[t]
             dh = d.reshape(batch, four_h) @ w
         d_pre = d_pre4.reshape(steps, batch, four_h)
-        return (_const(d_pre) if self.needs[0] else None,
+        return (d_pre if self.needs[0] else None,
                 _w_hh_grad(d_pre, hc[:, :, :hidden], h0.data) if self.needs[1] else None,
-                _const(dh) if self.needs[2] else None,
-                _const(dc) if self.needs[3] else None)
+                dh if self.needs[2] else None,
+                dc if self.needs[3] else None)
 
 
 # ---- GRU -------------------------------------------------------------------------------
@@ -277,10 +273,11 @@ class GRULayer(_Recurrence):
         return out
 
     def backward(self, grad, out):
-        if state.enabled:
-            return _replay(self, grad, gru_steps)
+        return _replay(self, grad, gru_steps)
+
+    def vjp(self, grad, out):
         xproj, w_hh, b_hh, h0 = self.inputs
-        g_out, hs, w = grad.data, out.data, w_hh.data
+        g_out, hs, w = grad, out.data, w_hh.data
         acts, gh_n = self.acts, self.gh_n
         steps, batch, three_h = acts.shape
         hidden = three_h // 3
@@ -307,7 +304,7 @@ class GRULayer(_Recurrence):
             dh += dh_t * z[t]
         d_x = d_x.reshape(steps, batch, three_h)
         d_h = d_h.reshape(steps, batch, three_h)
-        return (_const(d_x) if self.needs[0] else None,
+        return (d_x if self.needs[0] else None,
                 _w_hh_grad(d_h, hs, h0.data) if self.needs[1] else None,
-                _const(d_h.sum(axis=(0, 1))) if self.needs[2] else None,
-                _const(dh) if self.needs[3] else None)
+                d_h.sum(axis=(0, 1)) if self.needs[2] else None,
+                dh if self.needs[3] else None)
