@@ -103,7 +103,7 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
             g = grads[root] + g
             owned.add(root)
         grads[root] = g
-    wanted = None if inputs is None else {id(t): None for t in inputs}
+    wanted = None if inputs is None else dict.fromkeys(inputs)
     order = _toposort(roots)
     mode = enable_grad() if create_graph else no_grad()
     anomaly = state.anomaly
@@ -117,8 +117,8 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
                 if t._hooks:
                     g = _run_hooks(t, g, arrays)
                 if wanted is not None:
-                    if id(t) in wanted:
-                        wanted[id(t)] = g
+                    if t in wanted:
+                        wanted[t] = g
                 elif node is None or t._retains_grad:
                     _accumulate_grad(t, g, create_graph)
                 if node is None:
@@ -162,7 +162,7 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
             if not retain_graph:
                 node.release()
     if wanted is not None:
-        return [None if g is None else _as_tensor(g) for g in map(wanted.get, map(id, inputs))]
+        return [None if wanted[t] is None else _as_tensor(wanted[t]) for t in inputs]
     return None
 
 
