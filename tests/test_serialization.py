@@ -238,6 +238,24 @@ def test_failed_write_leaves_previous_file_and_no_temp(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["m.npz"]
 
 
+def _kill_writer(script, ready, after):
+    """Run the writer `script`; once it creates `ready`, wait `after` seconds and SIGKILL it."""
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.time() + 60
+        while not ready.exists():
+            assert proc.poll() is None, "the writer died on its own"
+            assert time.time() < deadline, "the writer never got going"
+            time.sleep(0.01)
+        time.sleep(after)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_kill_during_repeated_writes_leaves_a_complete_file(tmp_path, fmt):
     path = tmp_path / f"ckpt.{fmt}"
@@ -253,20 +271,7 @@ def test_kill_during_repeated_writes_leaves_a_complete_file(tmp_path, fmt):
                 open({str(ready)!r}, "w").close()
             i += 1
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script])
-    try:
-        deadline = time.time() + 60
-        while not ready.exists():
-            assert proc.poll() is None, "the writer died on its own"
-            assert time.time() < deadline, "the writer never got going"
-            time.sleep(0.02)
-        time.sleep(0.15)  # very likely in the middle of a write
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    _kill_writer(script, ready, after=0.15)  # very likely in the middle of a write
     out = nn.load(path)
     step = int(out["step"])
     assert step >= 2
@@ -293,20 +298,7 @@ def test_repeated_kills_at_random_moments_never_leave_a_broken_file(tmp_path):
                     open({str(ready)!r}, "w").close()
                 i += 1
         """)
-        proc = subprocess.Popen([sys.executable, "-c", script])
-        try:
-            deadline = time.time() + 60
-            while not ready.exists():
-                assert proc.poll() is None, "the writer died on its own"
-                assert time.time() < deadline, "the writer never got going"
-                time.sleep(0.01)
-            time.sleep(float(rng.uniform(0.0, 0.3)))
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        _kill_writer(script, ready, after=float(rng.uniform(0.0, 0.3)))
         out = nn.load(path)
         step = out["step"]
         assert step >= round_ * 1000 + 1
