@@ -7,6 +7,7 @@ from .function import _check_finite, _fingerprint
 from .grad_mode import enable_grad, no_grad, state
 from .ops import Cast, SumTo
 from .ops.reduce import sum_to
+from .summary import SMALL
 from .tensor import Tensor, _wrap
 
 
@@ -105,6 +106,7 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
         grads[root] = g
     wanted = None if inputs is None else dict.fromkeys(inputs)
     order = _toposort(roots)
+    kept = {}  # tensor -> its summary in the released graph (autograd.summary)
     mode = enable_grad() if create_graph else no_grad()
     anomaly = state.anomaly
     with mode:
@@ -159,8 +161,17 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
                 else:
                     grads[parent] = old + pg
                     owned.add(parent)
+            # NOTE: a small output's gradient is kept for pictures of the graph; grad() and
+            # the step renderer (inputs given) leave no trace, as they leave .grad alone.
+            # (no name is bound to g's array here: it would keep the array alive, and the
+            # peak memory up, while the next op's rule runs)
+            small = None
+            if wanted is None and (g if arrays else g.data).size <= SMALL:
+                small = g if arrays else g.data
             if not retain_graph:
-                node.release()
+                node.release(kept, small)
+            elif small is not None:
+                node.out_grad = small
     if wanted is not None:
         return [None if wanted[t] is None else _as_tensor(wanted[t]) for t in inputs]
     return None

@@ -5,6 +5,7 @@ import zlib
 import numpy as np
 
 from .grad_mode import state
+from .summary import summarise
 
 Tensor = None  # set by autograd.tensor once the Tensor class exists (avoids an import cycle)
 
@@ -54,6 +55,8 @@ class Function:
     scope = ()
     where = None  # the user's source line, recorded under detect_anomaly()
     vjp = None  # optional: the rule on arrays (see the class docstring)
+    _kept = ()  # the parents a released op keeps for pictures (see release)
+    out_grad = None  # dL/d the output, kept for small outputs by backward (for pictures)
 
     def forward(self, *arrays, **params):
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
@@ -152,10 +155,37 @@ class Function:
                 fn.fingerprints = _fingerprints(inputs if cls.saves_inputs else (), data)
         return out
 
-    def release(self):
-        """Drop the references to the inputs, so the graph behind can be freed."""
-        self.inputs = None
-        self.bases = None
+    def release(self, memo, out_grad=None):
+        """Free what only the rule needed; keep the skeleton that pictures of the graph read.
+
+        Everything the op saved for its rule goes (input tensors, masks, im2col buffers, the
+        activations of a recurrence), so the arrays die as after any release; what stays is
+        the op's name, module scope and source line, its parents as summaries (see
+        autograd.summary) and `out_grad` for a small output. `inputs` becomes None, which
+        is how a second backward() knows the graph was released.
+        """
+        state = self.__dict__
+        kept = summarise(self.inputs, memo)
+        scope, where = self.scope, self.where
+        state.clear()
+        self._kept = kept
+        if scope:
+            self.scope = scope
+        if where is not None:
+            self.where = where
+        if out_grad is not None:
+            self.out_grad = out_grad
+
+    @property
+    def parents(self):
+        """The op's inputs as pictures read them: the input Tensors while the graph is alive,
+        and after backward() released it, TensorSummary records (and the leaves that learn)."""
+        inputs = self.inputs
+        return self._kept if inputs is None else inputs
+
+    @property
+    def released(self):
+        return self.inputs is None
 
     def __repr__(self):
         return f"<{self.name}>"

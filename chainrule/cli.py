@@ -116,6 +116,9 @@ def build_parser():
     graph.add_argument("values", nargs="*", metavar="NAME=VALUE")
     graph.add_argument("--out", default="graph.svg", metavar="FILE",
                        help="output SVG (default: %(default)s)")
+    graph.add_argument("--html", default=None, metavar="FILE",
+                       help="also write an interactive page: zoom, hover for numbers, step "
+                            "through the forward and backward passes")
     return parser
 
 
@@ -190,7 +193,7 @@ def cmd_graph(args):
 
     from autograd import Tensor
 
-    from . import expr, render
+    from . import explorer, expr, render
 
     tree = expr.parse(args.expression)
     values = expr.parse_assignments(args.values)
@@ -212,12 +215,16 @@ def cmd_graph(args):
         grad = leaf.grad.item() if leaf.grad is not None else 0.0
         print(f"  d/d{name} = {grad:.6g}")
     path = Path(args.out)
-    if path.parent and not path.parent.exists():
-        raise CLIError(f"output folder {path.parent} does not exist")
+    html_path = None if args.html is None else Path(args.html)
+    for p in (path, html_path):
+        if p is not None and p.parent and not p.parent.exists():
+            raise CLIError(f"output folder {p.parent} does not exist")
     label, written, note = render.expression_graph(out, path, args.expression)
     print(f"{label}: {written}")
     if note:
         print(note)
+    if html_path is not None:
+        print(f"graph explorer: {explorer.expression_page(out, html_path, args.expression)}")
     return 0
 
 

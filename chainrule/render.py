@@ -2,7 +2,7 @@
 
 Drawing is autograd.viz's job; without it (or without the graphviz Python package) this
 module writes the DOT text itself from the public graph view (`grad_fn.name`,
-`grad_fn.inputs`, `data`, `grad`). When Graphviz cannot render (no `dot` program), the
+`grad_fn.parents`, `data`, `grad`). When Graphviz cannot render (no `dot` program), the
 .dot source is written instead, and the caller says so.
 """
 from pathlib import Path
@@ -47,6 +47,10 @@ def save_graph(root, path, title=None, **draw_options):
 
 
 def _fmt(array):
+    if array is None:
+        return "released"
+    if isinstance(array, Tensor):
+        array = array.data
     array = np.asarray(array)
     if array.size == 1:
         return f"{array.item():.4g}"
@@ -66,14 +70,14 @@ def _fallback_dot(root, title):
         seen.add(id(t))
         label = (f"{t.name} | " if t.name else "") + f"data {_fmt(t.data)}"
         if t.grad is not None:
-            label += f" | grad {_fmt(t.grad.data)}"
+            label += f" | grad {_fmt(t.grad)}"
         lines.append(f'  t{id(t)} [shape=record, label="{{{label}}}"];')
         fn = t.grad_fn
-        if fn is None or fn.inputs is None:
+        if fn is None:
             continue
         lines.append(f'  f{id(fn)} [shape=ellipse, label="{fn.name}"];')
         lines.append(f"  f{id(fn)} -> t{id(t)};")
-        for parent in fn.inputs:
+        for parent in fn.parents:
             lines.append(f"  t{id(parent)} -> f{id(fn)};")
             stack.append(parent)
     lines.append("}")
@@ -93,7 +97,7 @@ def model_graph(model, data, path):
     else:
         loss = F.cross_entropy(model(Tensor(data.x_train[:2])), Tensor(data.y_train[:2]))
     loss.name = "loss"
-    loss.backward(retain_graph=True)  # so the drawing shows (and colours by) the gradients
+    loss.backward()  # the drawing shows (and colours by) the gradients; the graph outlives it
     try:
         return save_graph(loss, path, title=f"{type(model).__name__}: loss on a tiny batch",
                           params=dict(model.named_parameters()), model=model)

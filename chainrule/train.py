@@ -402,7 +402,7 @@ def _save_checkpoint(path, config, model, optimizer, scheduler, state):
 
 def _finish(config, data, model, state, out, log):
     """Test-set report with the best weights, plots, the model's graph, metrics.json."""
-    from . import plots, render, report
+    from . import explorer, plots, render, report
 
     best = state["best"]
     model.load_state_dict(best["weights"])
@@ -453,6 +453,7 @@ def _finish(config, data, model, state, out, log):
     files[label] = graph_path
     if note:
         log(note)
+    files["graph explorer"] = explorer.model_page(model, data, out / "graph.html")
     with open(out / "metrics.json", "w") as f:
         json.dump(summary, f, indent=1, default=float)
     files["metrics"] = out / "metrics.json"

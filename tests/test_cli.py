@@ -43,8 +43,10 @@ def test_demo_writes_graph_curves_and_decision_boundary(tmp_path):
     ET.parse(out / "graph.svg")  # a well-formed SVG
     assert_png(out / "curves.png")
     assert_png(out / "decision_boundary.png")
-    for name in ("graph.svg", "curves.png", "decision_boundary.png"):
+    for name in ("graph.svg", "graph.html", "curves.png", "decision_boundary.png"):
         assert str(out / name) in result.stdout  # the demo says where its files are
+    page = (out / "graph.html").read_text()  # the explorer page (tests/test_explore.py)
+    assert "layers.0.weight" in page and len(page) < 5_000_000
 
 
 def _train(out, epochs, *extra, model="mlp", dataset="moons"):

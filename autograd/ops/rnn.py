@@ -28,13 +28,6 @@ def _sigmoid_(a):
 class _Recurrence(Function):
     """Base of the fused recurrences: they keep per-step activations for their backward."""
 
-    saved = ()
-
-    def release(self):
-        super().release()
-        for name in self.saved:  # the activations are as large as the output: free them too
-            self.__dict__.pop(name, None)
-
 
 def _replay(fn, grad, steps, **params):
     """create_graph: the input gradients of the op, via the same recurrence in Tensor ops."""
@@ -145,7 +138,6 @@ class LSTMLayer(_Recurrence):
     d pre = (dc g i(1-i), dc c_{t-1} f(1-f), dc i (1-g^2), dh tanh(c) o(1-o))"""
 
     name = "lstm_layer"
-    saved = ("acts", "tanh_c")
 
     def forward(self, xproj, w_hh, h0, c0):
         steps, batch, four_h = xproj.shape
@@ -244,7 +236,6 @@ class GRULayer(_Recurrence):
     d pre_n = dn (1-n^2), dr = d pre_n gh_n; d gh = (dr r(1-r), dz z(1-z), d pre_n r)"""
 
     name = "gru_layer"
-    saved = ("acts", "gh_n")
 
     def forward(self, xproj, w_hh, b_hh, h0):
         steps, batch, three_h = xproj.shape

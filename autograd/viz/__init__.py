@@ -9,9 +9,12 @@
 `viz.show(f)` displays inline in Jupyter; `viz.save_svg(f, "f.svg")`; `viz.backward_steps(f)`
 yields one frame per op of the backward pass, and `viz.play(f)` puts them behind back/next
 buttons. Rendering uses the system `dot` or, failing that,
-the pip package `graphviz-pure`.
+the pip package `graphviz-pure`. `viz.explore(f).save("f.html")` writes one self-contained
+page to zoom into the graph, collapse its modules and step through both passes (no `dot`
+needed: the page lays the graph out itself).
 """
 from .colors import EXPLODING, VANISHING, grad_color
+from .explorer import Explorer, explore
 from .graph import draw_graph
 from .render import RendererNotFoundError, find_renderer, to_png, to_svg
 from .steps import Frame, FramePlayer, backward_steps, play
@@ -65,6 +68,6 @@ def save_png(root, path, **kw):
 
 
 __all__ = ["draw_graph", "show", "save_svg", "save_png", "backward_steps", "Frame", "SVG",
-           "play", "FramePlayer",
+           "play", "FramePlayer", "explore", "Explorer",
            "grad_color", "VANISHING", "EXPLODING", "find_renderer", "to_svg", "to_png",
            "RendererNotFoundError"]

@@ -54,14 +54,22 @@ def grad_color(grad, vanishing=VANISHING, exploding=EXPLODING):
     return bands(vanishing, exploding)[-1][1]
 
 
+def legend(vanishing=VANISHING, exploding=EXPLODING):
+    """The legend's rows, top to bottom, as (colour, text): the bands, then NaN / Inf.
+
+    >>> legend()[-1]
+    ('#b15dd6', 'NaN / Inf')
+    """
+    return [(color, text) for _, color, text in bands(vanishing, exploding)] + [
+        (_NONFINITE, "NaN / Inf")]
+
+
 def legend_dot(vanishing=VANISHING, exploding=EXPLODING):
     """DOT lines for a legend: a cluster holding one HTML-table node (one row per band)."""
     rows = ['<TR><TD COLSPAN="2"><B>max |grad|</B></TD></TR>']
-    for _, color, text in bands(vanishing, exploding):
+    for color, text in legend(vanishing, exploding):
         rows.append(f'<TR><TD BGCOLOR="{color}" WIDTH="18"> </TD>'
                     f'<TD ALIGN="LEFT">{_html(text)}</TD></TR>')
-    rows.append(f'<TR><TD BGCOLOR="{_NONFINITE}" WIDTH="18"> </TD>'
-                '<TD ALIGN="LEFT">NaN / Inf</TD></TR>')
     table = ('<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">'
              + "".join(rows) + "</TABLE>>")
     return [

@@ -3,9 +3,9 @@ from collections import deque
 
 import numpy as np
 
-from .colors import EXPLODING, VANISHING, grad_color, legend_dot, magnitude
+from autograd.summary import SMALL  # tensors with at most this many elements show their numbers
 
-SMALL = 6  # tensors with at most this many elements show their numbers
+from .colors import EXPLODING, VANISHING, grad_color, legend_dot, magnitude
 
 _OP_FILL = "#dde6f5"
 _VALUE_FILL = "#f7f7f7"
@@ -53,6 +53,23 @@ def _attrs(**kw):
     return "[" + " ".join(f"{k}={_quote(v)}" for k, v in kw.items() if v is not None) + "]"
 
 
+# ---- what a drawn value shows ---------------------------------------------------------------
+
+def value_data(t):
+    """The numbers of a drawn tensor: its array, or None where a released graph kept none."""
+    return t.data
+
+
+def value_grad(t):
+    """dL/dt as an array, or None: `.grad` where set, else the gradient that the last
+    backward() kept for a small output of an op (Function.out_grad)."""
+    g = t.grad
+    if g is not None:
+        return g if isinstance(g, (np.ndarray, np.generic)) else g.data  # a summary's, a Tensor's
+    node = t.grad_fn
+    return None if node is None else node.out_grad
+
+
 # ---- the walk ---------------------------------------------------------------------------------
 
 class Walk:
@@ -61,13 +78,14 @@ class Walk:
     `values`: [(id, Tensor)], `ops`: [(id, node, output Tensor)], `edges`: [(src, dst, key)]
     with key ("out", id(node)) or ("in", id(node), input index); `more`: how many graph nodes
     (tensors + ops) were left out beyond `max_nodes`, `cut`: drawn ids with something left out
-    upstream; `freed`: op ids whose inputs backward() released.
+    upstream. After backward() released the graph, values are read from what it keeps
+    (`node.parents`: TensorSummary records, see autograd.summary).
     """
 
     def __init__(self, roots, max_nodes):
         self.values, self.ops, self.edges = [], [], []
         self.value_id, self.op_id = {}, {}
-        self.freed, self.cut = [], []
+        self.cut = []
         self.more = 0
         limit = float("inf") if max_nodes is None else max_nodes
         queue = deque()
@@ -91,10 +109,7 @@ class Walk:
             self.op_id[id(node)] = oid
             self.ops.append((oid, node, t))
             self.edges.append((oid, self.value_id[id(t)], ("out", id(node))))
-            if node.inputs is None:
-                self.freed.append(oid)
-                continue
-            for i, parent in enumerate(node.inputs):
+            for i, parent in enumerate(node.parents):
                 if id(parent) not in self.value_id:
                     if len(self.values) + len(self.ops) >= limit:
                         frontier.append(parent)
@@ -130,7 +145,7 @@ class Walk:
                 continue
             seen.add(id(node))
             self.more += 1
-            for parent in node.inputs or ():
+            for parent in node.parents:
                 if id(parent) not in seen:
                     stack.append(parent)
 
@@ -233,7 +248,7 @@ def build_dot(roots, params=None, model=None, overlay=None, **options):
     def grad_of(t):
         if id(t) in overlay.grads:
             return overlay.grads[id(t)]
-        return None if t.grad is None or not opt.show_grad else t.grad.data
+        return value_grad(t) if opt.show_grad else None
 
     display, units = _collapse(walk, chain, opt.collapse_modules)
     node_lines = []  # (module chain, DOT line)
@@ -288,8 +303,9 @@ def _collapse(walk, chain, collapse_modules):
 def _value_attrs(t, name, g, opt, is_root):
     lines = [name] if name else []
     lines.append(fmt_shape(t.shape))
-    if opt.show_data and t.data.size <= SMALL:
-        lines.append(f"data {fmt_array(t.data)}")
+    data = value_data(t)
+    if opt.show_data and data is not None and data.size <= SMALL:
+        lines.append(f"data {fmt_array(data)}")
     fill = _VALUE_FILL
     if g is not None:
         lines.append(f"grad {fmt_array(g)}")
@@ -354,18 +370,13 @@ def _edge_lines(walk, display, overlay, grad_of, opt):
 
 
 def _note_lines(walk, display):
-    """The '... N more nodes' summary and the 'graph released' note, with their edges."""
+    """The '... N more nodes' summary, with its edges."""
     lines = []
     if walk.more:
         lines.append(f'\tmore [label="… {walk.more} more nodes" shape=note style=filled '
                      'fillcolor="#eeeeee" fontcolor=gray30]')
         for eid in walk.cut:
             lines.append(f"\tmore -> {display.get(eid, eid)} [style=dotted]")
-    if walk.freed:
-        lines.append('\tfreed [label="inputs released by backward();\\ncall '
-                     'backward(retain_graph=True) to draw them" shape=note fontcolor=gray30]')
-        for oid in walk.freed:
-            lines.append(f"\tfreed -> {display.get(oid, oid)} [style=dotted]")
     return lines
 
 

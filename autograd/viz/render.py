@@ -75,6 +75,15 @@ def to_png(source):
     return render(source, "png")
 
 
+def _graphviz_runs_it(renderer, formatter, neato_no_op, engine):
+    """Whether graphviz's own pipe/render should run: options only it knows, or the system
+    `dot` chosen (the one graphviz runs) and present."""
+    if renderer or formatter or neato_no_op or engine not in (None, "dot"):
+        return True
+    found = find_renderer()
+    return found is not None and found[0] == "dot"
+
+
 @functools.lru_cache(maxsize=None)
 def digraph_class():
     """A `graphviz.Digraph` subclass whose Jupyter display uses `render` (so graphviz-pure works).
@@ -88,7 +97,37 @@ def digraph_class():
                           "graphs: pip install graphviz") from e
 
     class Digraph(graphviz.Digraph):
-        """A graphviz.Digraph that renders through chainrule's renderer discovery."""
+        """A graphviz.Digraph that renders through chainrule's renderer discovery.
+
+        `.pipe(format=...)` and `.render(...)` work as graphviz's own, with the system `dot`
+        when there is one, else through `graphviz-pure` (graphviz itself only runs `dot`).
+        """
+
+        def pipe(self, format=None, renderer=None, formatter=None, neato_no_op=None,  # noqa: A002
+                 quiet=False, *, engine=None, encoding=None):
+            if _graphviz_runs_it(renderer, formatter, neato_no_op, engine):
+                return super().pipe(format, renderer, formatter, neato_no_op, quiet,
+                                    engine=engine, encoding=encoding)
+            data = render(self.source, format or self.format)
+            return data.decode(encoding) if encoding else data
+
+        def render(self, filename=None, directory=None, view=False, cleanup=False,
+                   format=None, renderer=None, formatter=None, neato_no_op=None,  # noqa: A002
+                   quiet=False, quiet_view=False, *, outfile=None, engine=None, **kw):
+            if view or kw or _graphviz_runs_it(renderer, formatter, neato_no_op, engine):
+                return super().render(filename, directory, view, cleanup, format, renderer,
+                                      formatter, neato_no_op, quiet, quiet_view,
+                                      outfile=outfile, engine=engine, **kw)
+            format = format or (os.path.splitext(outfile)[1].lstrip(".") if outfile
+                                else self.format)
+            source_path = self.save(filename, directory=directory)
+            target = outfile if outfile is not None else f"{source_path}.{format}"
+            data = render(self.source, format)
+            with open(target, "wb") as f:
+                f.write(data)
+            if cleanup:
+                os.remove(source_path)
+            return os.fspath(target)
 
         def _repr_image_svg_xml(self):
             return to_svg(self.source)

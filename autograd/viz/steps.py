@@ -1,7 +1,8 @@
 """The backward pass frame by frame: which op's local gradient is applied, and what flows where."""
 import numpy as np
 
-from .graph import Overlay, Walk, _as_roots, build_dot, fmt_array, fmt_shape
+from .graph import (Overlay, Walk, _as_roots, build_dot, fmt_array, fmt_shape, value_data,
+                    value_grad)
 
 # Each op's local rule, per input, as (in symbols, in numbers). Names in braces: {g} the
 # incoming gradient dL/dout, {a} {b} the inputs, {out} the output. The numeric form is used
@@ -74,7 +75,9 @@ def backward_steps(root, params=None, gradient=None, model=None, grad_colors=Fal
     gradients flowing along them, and shows on every value the gradient accumulated so far.
     The user's graph and `.grad`s are left as they were: the pass keeps the graph
     (retain_graph=True) and returns gradients instead of accumulating them into leaves.
-    Hooks registered on tensors (register_hook) do run, as in any backward.
+    Hooks registered on tensors (register_hook) do run, as in any backward. After a
+    backward() that released the graph, the frames replay what that pass kept (the gradient
+    of every small tensor); an input used by two ops shows its total gradient.
     Keyword arguments go to draw_graph (show_data, rankdir, group_modules, ...).
 
     >>> from autograd import Tensor
@@ -97,13 +100,43 @@ def backward_steps(root, params=None, gradient=None, model=None, grad_colors=Fal
         params = dict(model.named_parameters())
     param_name = {id(p): n for n, p in (params or {}).items()}
     walk = Walk([root], None)
-    if walk.freed:
-        raise RuntimeError("backward_steps: the graph was already released by an earlier "
-                           "backward(); call backward(retain_graph=True) the first time, or "
-                           "rebuild the graph")
-    leaves = [t for _, t in walk.values if t.is_leaf and t.requires_grad]
     aliases = _aliases(walk, param_name)
+    if any(node.released for _, node, _ in walk.ops):
+        steps = _kept_steps(walk)
+    else:
+        steps = _replayed_steps(walk, root, gradient)
 
+    if gradient is None:
+        seed = np.ones(root.shape, dtype=root.dtype)
+    else:
+        seed = np.asarray(getattr(gradient, "data", gradient), dtype=root.dtype)
+    known = {id(root): seed}
+    for k, (out, g, node, outs, summed) in enumerate(steps):
+        labels = {("out", id(node)): f"dL/dout = {fmt_array(g)}"}
+        for i, (parent, pg) in enumerate(zip(node.parents, outs)):
+            if pg is None:
+                continue
+            if summed[i] is None or id(parent) not in known:  # None: a total (see _kept_steps)
+                known[id(parent)] = pg
+            else:
+                known[id(parent)] = known[id(parent)] + pg
+            labels[("in", id(node), i)] = f"dL/d{aliases[id(parent)]} += {fmt_array(pg)}"
+        caption = _caption(node, out, g, outs, summed, aliases)
+        overlay = Overlay(grads=dict(known), highlight=node, edge_labels=labels,
+                          names=aliases)
+        body, _ = build_dot([root], params=params, model=model, grad_colors=grad_colors,
+                            overlay=overlay, title=f"step {k + 1}/{len(steps)}  {caption}",
+                            **kw)
+        dot = "digraph backward_step {\n" + "".join(body) + "}\n"
+        yield Frame(k, node, out, g, outs, caption, dot)
+
+
+def _replayed_steps(walk, root, gradient):
+    """(output, dL/dout, op, dL/d each input, broadcast flags) per op, from a backward pass
+    that keeps the graph and returns its gradients instead of writing them on leaves."""
+    from autograd.engine import backward
+
+    leaves = [t for _, t in walk.values if t.is_leaf and t.requires_grad]
     steps = []
 
     def on_step(t, g, node, input_grads):
@@ -119,27 +152,53 @@ def backward_steps(root, params=None, gradient=None, model=None, grad_colors=Fal
 
     backward([root], None if gradient is None else [gradient], retain_graph=True,
              inputs=leaves, on_step=on_step)
+    return steps
 
-    if gradient is None:
-        seed = np.ones(root.shape, dtype=root.dtype)
-    else:
-        seed = np.asarray(getattr(gradient, "data", gradient), dtype=root.dtype)
-    known = {id(root): seed}
-    for k, (out, g, node, outs, summed) in enumerate(steps):
-        labels = {("out", id(node)): f"dL/dout = {fmt_array(g)}"}
-        for i, (parent, pg) in enumerate(zip(node.inputs, outs)):
-            if pg is None:
-                continue
-            known[id(parent)] = pg if id(parent) not in known else known[id(parent)] + pg
-            labels[("in", id(node), i)] = f"dL/d{aliases[id(parent)]} += {fmt_array(pg)}"
-        caption = _caption(node, out, g, outs, summed, aliases)
-        overlay = Overlay(grads=dict(known), highlight=node, edge_labels=labels,
-                          names=aliases)
-        body, _ = build_dot([root], params=params, model=model, grad_colors=grad_colors,
-                            overlay=overlay, title=f"step {k + 1}/{len(steps)}  {caption}",
-                            **kw)
-        dot = "digraph backward_step {\n" + "".join(body) + "}\n"
-        yield Frame(k, node, out, g, outs, caption, dot)
+
+def _kept_steps(walk):
+    """The same steps from what a releasing backward() kept: each op's output gradient
+    (Function.out_grad) and, for each input, the gradient it received in all: exact where
+    the op is its only consumer; for a shared input its total, flagged None."""
+    out_of = {id(node): out for _, node, out in walk.ops}
+    uses = {}
+    for _, node, _ in walk.ops:
+        for parent in node.parents:
+            uses[id(parent)] = uses.get(id(parent), 0) + 1
+    steps = []
+    for node in _backward_order(walk):
+        out = out_of[id(node)]
+        g = value_grad(out)
+        if g is None:
+            raise RuntimeError(
+                "backward_steps: the graph was released by backward(), which keeps the "
+                "gradients of tensors of at most 6 elements only, and op "
+                f"'{node.name}' has an output of shape {fmt_shape(out.shape)}; call "
+                "backward(retain_graph=True) the first time to step through it")
+        outs = [value_grad(p) if p.requires_grad else None for p in node.parents]
+        summed = [False if uses[id(p)] == 1 else None for p in node.parents]
+        steps.append((out, g, node, outs, summed))
+    return steps
+
+
+def _backward_order(walk):
+    """The drawn ops in the engine's order: each after every op that consumes its output."""
+    producer = {id(out): node for _, node, out in walk.ops}
+    order, done, stack = [], set(), [(walk.values[0][1], False)]
+    while stack:
+        t, expanded = stack.pop()
+        node = producer.get(id(t))
+        if node is None:
+            continue
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in done:
+            continue
+        done.add(id(node))
+        stack.append((t, True))
+        stack.extend((parent, False) for parent in node.parents)
+    order.reverse()
+    return order
 
 
 def _aliases(walk, param_name):
@@ -171,19 +230,23 @@ def _sum_to(array, shape):
 
 def _caption(node, out, g, outs, summed, aliases):
     """One line: 'mul: dL/dz = dL/dout × add_out = 1 × 3 = 3; ...'."""
-    inputs = node.inputs
+    inputs = node.parents
     rules = _RULES.get(node.name)
     names = {"A": aliases[id(inputs[0])] if inputs else "",
              "B": aliases[id(inputs[1])] if len(inputs) > 1 else ""}
-    scalar = g.size == 1 and all(t.data.size == 1 for t in inputs)
-    values = {"g": fmt_array(g), "out": fmt_array(out.data),
-              "a": fmt_array(inputs[0].data) if inputs else "",
-              "b": fmt_array(inputs[1].data) if len(inputs) > 1 else ""}
+    data = [value_data(t) for t in (out, *inputs)]
+    scalar = g.size == 1 and all(d is not None and d.size == 1 for d in data)
+    values = dict(g=fmt_array(g), out=fmt_array(data[0]) if scalar else "",
+                  a=fmt_array(data[1]) if scalar and inputs else "",
+                  b=fmt_array(data[2]) if scalar and len(inputs) > 1 else "")
     parts = []
     for i, (parent, pg) in enumerate(zip(inputs, outs)):
         if pg is None:
             continue
         text = f"dL/d{aliases[id(parent)]} = "
+        if summed[i] is None:  # a released graph kept only its total over every use
+            parts.append(text + f"{fmt_array(pg)} (its total over all its uses)")
+            continue
         if rules is not None and i < len(rules):
             symbolic, numeric = rules[i]
             text += symbolic.format(**names)
