@@ -50,9 +50,12 @@ def summarise(inputs, memo):
         if t._retains_grad or (t._ctx is None and t.requires_grad):
             kept.append(t)
             continue
-        s = memo.get(t)
+        # NOTE: keyed by id, not by the tensor: a key would keep every intermediate (and its
+        # array) alive until the walk ends. An id is unique among the graph's tensors, which
+        # all exist before the walk starts and live while an unreleased op holds them.
+        s = memo.get(id(t))
         if s is None:
-            s = memo[t] = TensorSummary(t)
+            s = memo[id(t)] = TensorSummary(t)
         kept.append(s)
     return tuple(kept)
 

@@ -87,16 +87,9 @@ def _fallback_dot(root, title):
 def model_graph(model, data, path):
     """The graph of the loss on a tiny batch (2 examples; 3 characters for text), with the
     gradients of one backward pass (cleared again afterwards)."""
-    from nn import functional as F
+    from .explorer import tiny_batch_loss
 
-    if data.kind == "text":
-        x = Tensor(data.x_train[None, :3])
-        logits, _ = model(x)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                               Tensor(data.x_train[1:4]))
-    else:
-        loss = F.cross_entropy(model(Tensor(data.x_train[:2])), Tensor(data.y_train[:2]))
-    loss.name = "loss"
+    loss = tiny_batch_loss(model, data)
     loss.backward()  # the drawing shows (and colours by) the gradients; the graph outlives it
     try:
         return save_graph(loss, path, title=f"{type(model).__name__}: loss on a tiny batch",
