@@ -2,7 +2,7 @@
 
 backward() frees the memory that only the rules needed (saved inputs, masks, buffers), but
 a learner's next line is often `draw_graph(loss)`, as in micrograd. So each released op
-keeps its parents as summaries: op, shape, dtype, name, and the numbers of small tensors.
+keeps its small parents themselves and its large ones as summaries: op, shape, dtype, name.
 """
 SMALL = 6  # tensors with at most this many elements keep their numbers (what draw_graph shows)
 
@@ -10,9 +10,9 @@ SMALL = 6  # tensors with at most this many elements keep their numbers (what dr
 class TensorSummary:
     """A tensor that a released graph no longer holds: what a picture of the graph shows of it.
 
-    ``data`` is the array for tensors of at most ``SMALL`` elements, else None; ``grad`` is
-    the gradient that reached it in the backward pass that released the graph (an array, for
-    small tensors), else None. Not a Tensor: no op takes it.
+    Made for tensors of more than ``SMALL`` elements (smaller ones are kept themselves), so
+    ``data`` is None; ``grad`` is what the releasing pass kept for it (None for a large
+    tensor, whose gradient is not kept). Not a Tensor: no op takes it.
     """
 
     __slots__ = ("shape", "dtype", "name", "requires_grad", "grad_fn", "data")
@@ -25,7 +25,7 @@ class TensorSummary:
         self.name = t.name
         self.requires_grad = t.requires_grad
         self.grad_fn = t._ctx
-        self.data = data if data.size <= SMALL else None
+        self.data = None  # only large tensors are summarised (see summarise)
 
     @property
     def is_leaf(self):
@@ -42,12 +42,21 @@ class TensorSummary:
 
 
 def summarise(inputs, memo):
-    """`inputs` as a released op keeps them: leaves that learn (and tensors that retain_grad)
-    themselves, since the user holds them; every other tensor as one TensorSummary per
-    backward pass (`memo`), so a tensor feeding two ops stays one node of the picture."""
+    """`inputs` as a released op keeps them: small tensors (at most ``SMALL`` elements: their
+    arrays are as light as a summary), leaves that learn and tensors that retain_grad
+    themselves; every other tensor as one TensorSummary per backward pass (`memo`), so a
+    tensor feeding two ops stays one node of the picture."""
+    # NOTE: a graph of small tensors (neuron-level, op_overhead) keeps its inputs tuple as
+    # is: no object per op, which is most of what release would otherwise cost.
+    for t in inputs:
+        if t.data.size > SMALL and not t._retains_grad and (t._ctx is not None
+                                                            or not t.requires_grad):
+            break
+    else:
+        return inputs
     kept = []
     for t in inputs:
-        if t._retains_grad or (t._ctx is None and t.requires_grad):
+        if t.data.size <= SMALL or t._retains_grad or (t._ctx is None and t.requires_grad):
             kept.append(t)
             continue
         # NOTE: keyed by id, not by the tensor: a key would keep every intermediate (and its
@@ -58,4 +67,3 @@ def summarise(inputs, memo):
             s = memo[id(t)] = TensorSummary(t)
         kept.append(s)
     return tuple(kept)
-

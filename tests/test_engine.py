@@ -11,6 +11,7 @@ import pytest
 import autograd as ag
 from autograd import Function, Tensor
 from autograd.ops import Neg
+from autograd.summary import SMALL
 
 
 def leaf(values, dtype=np.float64):
@@ -192,9 +193,9 @@ def test_grad_mode_is_thread_local():
 
 # ---- freeing the graph -----------------------------------------------------------------------
 
-def _live_tensors():
+def _live_tensors(larger_than=-1):
     gc.collect()
-    return sum(1 for o in gc.get_objects() if type(o) is Tensor)
+    return sum(1 for o in gc.get_objects() if type(o) is Tensor and o.data.size > larger_than)
 
 
 def _build(x, n=50):
@@ -206,8 +207,9 @@ def _build(x, n=50):
 
 @pytest.mark.parametrize("retain", [False, True])
 def test_graph_is_freed_after_backward_unless_retained(retain):
-    x = leaf(np.linspace(-1, 1, 4))
+    x = leaf(np.linspace(-1, 1, 16))  # more than autograd.summary.SMALL elements
     before = _live_tensors()
+    before_large = _live_tensors(larger_than=SMALL)
     loss = _build(x)
     a = x * 3
     probe = weakref.ref(a)
@@ -220,9 +222,25 @@ def test_graph_is_freed_after_backward_unless_retained(retain):
     if retain:
         assert probe() is not None and after - before > 100
     else:
-        # ...and lets them go: only loss and x.grad remain.
+        # ...and lets the large ones go: only x.grad remains (the small ones, the constants
+        # 1.01 and the sums, stay for pictures of the graph: see the next test)
         assert probe() is None
-        assert after - before < 10, f"{after - before} tensors still alive after backward"
+        large = _live_tensors(larger_than=SMALL) - before_large
+        assert large < 3, f"{large} large tensors still alive after backward"
+
+
+def test_small_intermediates_outlive_backward_for_pictures_until_the_output_goes():
+    x = leaf(np.linspace(-1, 1, 4))  # small: released ops keep such tensors themselves
+    before = _live_tensors()
+    loss = _build(x)
+    a = x * 3
+    probe = weakref.ref(a)
+    loss = loss + a.sum()
+    del a
+    loss.backward()
+    assert probe() is not None and probe().grad_fn.released  # kept, its op released
+    del loss
+    assert probe() is None and _live_tensors() - before < 5
 
 
 def test_no_graph_is_kept_under_no_grad_or_without_leaves():
