@@ -211,3 +211,16 @@ def test_functional_forward_of_a_custom_module_runs_in_torch_when_it_uses_shared
     x = np.random.default_rng(7).standard_normal((4, 3)).astype(np.float32)
     np.testing.assert_allclose(model(Tensor(x)).data, ported(torch.from_numpy(x)).detach().numpy(),
                                rtol=1e-6)
+
+
+def test_readme_pytorch_block_runs(tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    (block,) = re.findall(r"```py\n(.*?)```", readme, flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert isinstance(namespace["back"], torch.nn.Sequential)
+    assert (tmp_path / "net.html").stat().st_size > 0
