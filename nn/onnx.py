@@ -74,7 +74,12 @@ class _Call:
 
 
 class _Recorder:
-    """While active, the composites in COMPOSITES record their calls into `calls`."""
+    """While active, the composites in COMPOSITES record their calls into `calls`.
+
+    NOTE: the functions are swapped in their modules for the length of one traced forward
+    pass (and restored even if it raises), so a forward running in another thread at the
+    same time would be recorded too; export is not meant to run alongside training.
+    """
 
     def __init__(self):
         self.calls = {}   # id(output Tensor) -> _Call
@@ -286,21 +291,6 @@ class _Builder:
             return list(t.shape)
         return [_solve_dim(v0, [(sym, size, t1.shape[i]) for sym, size, t1 in twins],
                            self.base_sizes) for i, v0 in enumerate(t.shape)]
-
-    def dims_of(self, t, values):
-        """Like dims, for a tuple of sizes a node saved (`values(trace_tensor)` per trace)."""
-        twins = self.twins.get(id(t))
-        v0 = list(values(t))
-        if not twins:
-            return v0
-        per = [(sym, size, list(values(t1))) for sym, size, t1 in twins]
-        out = []
-        for i, v in enumerate(v0):
-            if any(len(p[2]) != len(v0) for p in per):
-                raise ExportError("export: a saved shape changes length with the dynamic axes")
-            out.append(_solve_dim(v, [(sym, size, p[i]) for sym, size, p in per],
-                                  self.base_sizes))
-        return out
 
     def symbol(self, sym):
         """A 1-D int64 value holding the run-time size of dynamic axis `sym`."""
@@ -702,7 +692,7 @@ def _max_pool(b, out, fn, ins):
 
 
 def _linear(b, out, fn, ins):
-    x, w = fn.inputs[0], fn.inputs[1]
+    x = fn.inputs[0]
     if x.ndim == 2:
         return b.node("Gemm", ins, transB=1)
     y = b.node("MatMul", [ins[0], b.node("Transpose", [ins[1]], perm=[1, 0])])
@@ -978,10 +968,21 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
         model.train(was_training)
     builder = _Builder(helper, numpy_helper, model, base, probes, input_names, dynamic)
     out_values = builder.build()
-    # Outputs: rename the last node's output (or add an Identity) so each output has its name.
+    # Each output takes its name: the node that makes it is renamed, or (for a graph input,
+    # an initializer or a value given twice) an Identity is added.
     nodes = builder.nodes
+    produced = {out for n in nodes for out in n.output}
+    renamed = {}
     for name, value in zip(output_names, out_values):
-        nodes.append(helper.make_node("Identity", [value], [name], name=f"output_{name}"))
+        if value in produced and value not in renamed and out_values.count(value) == 1:
+            renamed[value] = name
+        else:
+            nodes.append(helper.make_node("Identity", [value], [name], name=f"output_{name}"))
+    for n in nodes:
+        for field in (n.input, n.output):
+            for i, v in enumerate(field):
+                if v in renamed:
+                    field[i] = renamed[v]
     graph_inputs = []
     for i, (name, a) in enumerate(zip(input_names, arrays)):
         shape = [dynamic.get(i, {}).get(axis, n) for axis, n in enumerate(a.shape)]

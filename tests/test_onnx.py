@@ -233,3 +233,9 @@ def test_writes_a_file_by_path(tmp_path):
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     x = np.ones((1, 2), np.float32)
     np.testing.assert_allclose(sess.run(None, {"input": x})[0], model(x).data, rtol=1e-6)
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    assert doctest.testmod(nn.onnx).failed == 0
