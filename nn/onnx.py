@@ -6,7 +6,8 @@ custom `forward` built from composites exports as well as a stack of layers. Eac
 maps to ONNX ops through ONE table, `OPS` (an op name -> a function that emits its nodes);
 a few composites whose recorded form reads constants computed from the input's values
 (softmax's max shift, leaky_relu's `x.data > 0` mask) are recognised at call time instead
-(`COMPOSITES`) and become one ONNX op each. The file is written with the `onnx` package's
+(`COMPOSITES`) and become one ONNX op each; a convolution's recorded im2col + matmul
+chain is recognised and written as one Conv. The file is written with the `onnx` package's
 helpers (`pip install chainrule[onnx]`), never by hand.
 
 How the exported graph stays honest:
@@ -436,8 +437,12 @@ class _Builder:
     def build(self):
         for i, t in enumerate(self.base.inputs):
             self.names[id(t)] = self.input_names[i]
+        fused, skip = _find_convolutions(self.base)
         for t in self.base.order:
-            if id(t) in self.names:
+            if id(t) in self.names or id(t) in skip:
+                continue
+            if id(t) in fused:
+                self.names[id(t)] = _emit_conv(self, *fused[id(t)])
                 continue
             call = self.base.calls.get(id(t))
             if call is not None:
@@ -682,6 +687,91 @@ def _unfold(b, out, fn, ins):
     n_dim = dims[-1]
     y = b.node("Reshape", [y, b.reshape_target([n_dim] + dims[:-1])])
     return b.node("Transpose", [y], perm=list(range(1, 2 + 2 * nd)) + [0])
+
+
+# ---- convolution: the recorded im2col + matmul, recognised and written as one Conv ----------
+# nn.functional's convolution records unfold (layout "ckon") -> reshape -> matmul with the
+# reshaped weight [-> reshape, groups] [-> + bias reshaped (O, 1)] -> reshape -> transpose.
+# That chain, where nothing else reads its inner values, becomes ONE ONNX Conv (what a
+# reader expects to see in Netron, and ONNX Runtime's convolution kernel); any other use
+# of unfold is written as im2col (_unfold above).
+
+def _single_user(users, t, op):
+    us = users.get(id(t), [])
+    if len(us) != 1 or us[0]._ctx is None or us[0]._ctx.name != op:
+        return None
+    return us[0]
+
+
+def _find_convolutions(trace):
+    """({id(final tensor): (unfold node, x, weight, bias, final)}, ids written by the Conv)."""
+    users = {}
+    for t in trace.order:
+        if trace.calls.get(id(t)) is None and t._ctx is not None:
+            for p in t._ctx.inputs:
+                users.setdefault(id(p), []).append(t)
+    fused, skip = {}, set()
+    for cols in trace.order:
+        fn = cols._ctx
+        if (fn is None or fn.name != "unfold" or trace.calls.get(id(cols)) is not None
+                or fn.geometry["layout"] != "ckon"):
+            continue
+        chain = [cols]
+        r1 = _single_user(users, cols, "reshape")
+        mm = None if r1 is None else _single_user(users, r1, "matmul")
+        if mm is None or mm._ctx.inputs[1] is not r1:
+            continue
+        w2 = mm._ctx.inputs[0]
+        chain += [r1, mm]
+        y = mm
+        if r1.ndim == 3:   # groups: (G, k, columns) -> (G, O/G, columns) -> (O, columns)
+            y = _single_user(users, mm, "reshape")
+            if y is None:
+                continue
+            chain.append(y)
+        bias = None
+        add = _single_user(users, y, "add")
+        if add is not None:
+            if add._ctx.inputs[0] is not y or add._ctx.inputs[1].shape != (y.shape[0], 1):
+                continue
+            bias = add._ctx.inputs[1]
+            chain.append(add)
+            y = add
+        r3 = _single_user(users, y, "reshape")
+        tr = None if r3 is None else _single_user(users, r3, "transpose")
+        nd = len(fn.geometry["kernel_size"])
+        if tr is None or tuple(tr._ctx.axes) != (nd + 1, 0) + tuple(range(1, nd + 1)):
+            continue
+        chain.append(r3)
+        inner = [w2] + ([bias] if bias is not None else [])
+        for part in inner:  # the weight's and bias's reshapes go too when only the chain reads them
+            if part._ctx is not None and part._ctx.name == "reshape" and \
+                    len(users.get(id(part), [])) == 1:
+                chain.append(part)
+        fused[id(tr)] = (fn, fn.inputs[0], w2, bias, tr)
+        skip.update(id(t) for t in chain)
+    return fused, skip
+
+
+def _emit_conv(b, fn, x, w2, bias, out):
+    g = fn.geometry
+    kernel = [int(k) for k in g["kernel_size"]]
+    o = out.shape[1]
+    c = x.shape[1]
+    groups = w2.shape[0] if w2.ndim == 3 else 1
+    shape = [o, c // groups] + kernel
+
+    def unreshaped(t, want):
+        if t._ctx is not None and t._ctx.name == "reshape" and t._ctx.inputs[0].shape == tuple(want):
+            return b.value(t._ctx.inputs[0])
+        return b.node("Reshape", [b.value(t), b.ints(want)])
+
+    ins = [b.value(x), unreshaped(w2, shape)]
+    if bias is not None:
+        ins.append(unreshaped(bias, [o]))
+    return b.node("Conv", ins, group=groups, kernel_shape=kernel,
+                  strides=[int(s) for s in g["stride"]], pads=_pads(g["padding"]),
+                  dilations=[int(d) for d in g["dilation"]])
 
 
 def _max_pool(b, out, fn, ins):

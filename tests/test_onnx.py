@@ -27,7 +27,7 @@ def export_and_run(model, args, feeds_list=None, **kwargs):
     for feed in [args] + list(feeds_list or []):
         feed = feed if isinstance(feed, tuple) else (feed,)
         got.append(sess.run(None, {i.name: a for i, a in zip(sess.get_inputs(), feed)}))
-        out = model(*feed)
+        out = model(*[autograd.Tensor(a) for a in feed])
         want.append([t.data for t in nn.onnx._flatten(out)])
     return proto, got, want
 
@@ -73,7 +73,11 @@ def test_cli_cnn_with_a_dynamic_batch():
     dims = proto.graph.input[0].type.tensor_type.shape.dim
     assert dims[0].dim_param == "batch" and [d.dim_value for d in dims[1:]] == [1, 28, 28]
     assert proto.graph.output[0].type.tensor_type.shape.dim[0].dim_param == "batch"
-    assert "MaxPool" in op_types(proto) and "Dropout" not in op_types(proto)
+    # each convolution's recorded im2col + matmul chain is written as one Conv
+    assert op_types(proto) == ["Conv", "Relu", "MaxPool", "Conv", "Relu", "MaxPool", "Reshape",
+                               "Gemm", "Relu", "Gemm"]
+    conv = [n for n in proto.graph.node if n.op_type == "Conv"][0]
+    assert list(conv.input[1:]) == ["features.0.weight", "features.0.bias"]
 
 
 def test_export_restores_the_training_mode():
@@ -176,6 +180,36 @@ def test_custom_module_with_composites():
     names = {i.name for i in proto.graph.initializer}
     # (running_var + eps) ** -0.5 involves no input: it is folded into one constant
     assert {"bn.running_mean", "scale", "conv1.weight", "conv2.weight", "norm.bias"} <= names
+
+
+def test_convolutions_with_padding_modes_same_padding_and_unbatched_input():
+    autograd.manual_seed(1)
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, stride=2, padding=1, padding_mode="reflect"),
+                          nn.Conv2d(3, 6, 2, padding="same", groups=3),
+                          nn.Conv2d(6, 2, (1, 3), padding=(0, 2), padding_mode="circular"))
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 2, 7, 6)).astype(np.float32)
+    proto, got, want = export_and_run(model, x, [rng.standard_normal((4, 2, 7, 6)).astype(np.float32)],
+                                      dynamic_axes={"input": [0]})
+    assert_close(got, want)
+    assert op_types(proto).count("Conv") == 3 and "Gather" in op_types(proto)  # the pad modes
+    conv1d = nn.Conv1d(3, 2, 3, dilation=2)
+    proto, got, want = export_and_run(conv1d, rng.standard_normal((3, 9)).astype(np.float32))  # (C, L)
+    assert_close(got, want)
+
+
+def test_unfold_read_on_its_own_is_written_as_im2col():
+    from autograd.ops import Unfold
+
+    class Windows(nn.Module):
+        def forward(self, x):
+            cols = Unfold.apply(x, kernel_size=(2, 2), stride=(1, 2), padding=((1, 0), (0, 1)),
+                                dilation=(1, 1), layout="ckon")
+            return cols * 2, F.unfold(x, 2)
+
+    x = np.random.default_rng(9).standard_normal((3, 2, 4, 5)).astype(np.float32)
+    proto, got, want = export_and_run(Windows(), x, dynamic_axes={"input": {0: "n"}})
+    assert_close(got, want)
 
 
 def test_float64_model_exports_in_float64():
