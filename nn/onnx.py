@@ -400,6 +400,12 @@ class _Builder:
         return "?"
 
     def _data_dependent(self, t):
+        for i, out in enumerate(self.base.outputs):
+            if out is t:
+                return (f"export: the model's output {i} (shape {t.shape}) was computed outside "
+                        "the engine's graph (argmax, comparisons and .data are not recorded), "
+                        "so ONNX would freeze one input's result into the file; return the "
+                        "values it is computed from (e.g. the logits) instead")
         op = self._reader(t)
         return (f"export: op '{op}' reads a constant of shape {t.shape} that the model computed "
                 "from the input's values outside the graph (e.g. where(x.data > 0, ...)), so "
@@ -1050,7 +1056,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
                 if sym not in symbols:
                     symbols.append(sym)
         rng = np.random.default_rng(0)
-        probes = [(sym, None, _Trace(model, _probe_arrays(arrays, dynamic, sym, rng)))
+        probes = [(sym, None, _probe_trace(model, arrays, dynamic, sym, rng))
                   for sym in (symbols or [None])]
         probes = [(sym, None if sym is None else _size_of(trace, dynamic, sym), trace)
                   for sym, _, trace in probes]
@@ -1098,6 +1104,18 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     else:
         raise TypeError(f"export: f must be a path or a writable file object, got {type(f).__name__}")
     return proto
+
+
+def _probe_trace(model, arrays, dynamic, sym, rng):
+    try:
+        return _Trace(model, _probe_arrays(arrays, dynamic, sym, rng))
+    except (ValueError, IndexError, TypeError) as err:
+        if sym is None:
+            raise
+        raise ExportError(
+            f"export: the forward pass fails when the dynamic axis {sym!r} is one longer "
+            f"({err}); axes that must stay equal (the batch of two inputs) need the same "
+            "name in dynamic_axes, e.g. {'x': {0: 'batch'}, 'h': {0: 'batch'}}") from err
 
 
 def _size_of(trace, dynamic, sym):

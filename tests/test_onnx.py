@@ -247,6 +247,44 @@ def test_a_constant_computed_from_the_input_values_is_refused():
         nn.onnx.export(Masked(), np.array([[1.0, -2.0]], np.float32), io.BytesIO())
 
 
+def test_an_output_computed_outside_the_graph_is_refused():
+    class Predict(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 4)
+
+        def forward(self, x):
+            return self.fc(x).argmax(axis=1)
+
+    x = np.random.default_rng(10).standard_normal((5, 3)).astype(np.float32)
+    with pytest.raises(nn.onnx.ExportError, match="output 0 .* outside the engine's graph"):
+        nn.onnx.export(Predict(), x, io.BytesIO())
+
+
+@pytest.mark.parametrize("cell", [nn.RNNCell, nn.LSTMCell, nn.GRUCell])
+def test_recurrent_cells_with_a_given_state(cell):
+    autograd.manual_seed(2)
+    layer = cell(3, 4)
+    rng = np.random.default_rng(11)
+    x, h = (rng.standard_normal((2, n)).astype(np.float32) for n in (3, 4))
+
+    class Step(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = layer
+
+        def forward(self, x, h):
+            return self.cell(x, (h, h * 0.5) if cell is nn.LSTMCell else h)
+
+    more = [tuple(rng.standard_normal((5, n)).astype(np.float32) for n in (3, 4))]
+    proto, got, want = export_and_run(Step(), (x, h), more, input_names=["x", "h"],
+                                      dynamic_axes={"x": {0: "batch"}, "h": {0: "batch"}})
+    assert_close(got, want)
+    with pytest.raises(nn.onnx.ExportError, match="need the same name in dynamic_axes"):
+        nn.onnx.export(Step(), (x, h), io.BytesIO(), input_names=["x", "h"],
+                       dynamic_axes={"x": [0], "h": [0]})   # two names: two sizes
+
+
 def test_bad_arguments():
     model = MLP(2, (3,), 2)
     x = np.ones((1, 2), np.float32)
