@@ -1,4 +1,4 @@
-"""The chainrule command line: `chainrule demo | train | graph` (also `python -m chainrule`).
+"""The chainrule command line: `chainrule demo | train | graph | export` (also `python -m chainrule`).
 
 Problems the user can fix (bad arguments, missing data, corrupt checkpoints) print one
 line on stderr and exit 2; Ctrl-C during training exits 130 and names the last checkpoint.
@@ -58,7 +58,7 @@ def build_parser():
     parser = _Parser(prog="chainrule",
                      description="Train, evaluate and look at neural networks built on "
                                  "chainrule's autograd engine.")
-    sub = parser.add_subparsers(dest="command", metavar="{demo,train,graph}",
+    sub = parser.add_subparsers(dest="command", metavar="{demo,train,graph,export}",
                                 parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="train an MLP on generated spirals in seconds; "
@@ -119,6 +119,15 @@ def build_parser():
     graph.add_argument("--html", default=None, metavar="FILE",
                        help="also write an interactive page: zoom, hover for numbers, step "
                             "through the forward and backward passes")
+
+    export = sub.add_parser("export", help="write a trained model.npz as ONNX, e.g. chainrule "
+                                           "export runs/cnn/model.npz --model cnn --onnx cnn.onnx")
+    export.add_argument("weights", metavar="WEIGHTS", help="the model.npz a run wrote")
+    export.add_argument("--model", choices=MODELS, required=True,
+                        help="the --model the run was trained with")
+    export.add_argument("--onnx", required=True, metavar="FILE", help="the ONNX file to write")
+    export.add_argument("--opset", type=_positive_int, default=None, metavar="N",
+                        help="ONNX opset version (default: 18)")
     return parser
 
 
@@ -131,7 +140,8 @@ def main(argv=None):
         if args.command is None:
             build_parser().print_help()
             return EXIT_USAGE
-        return {"demo": cmd_demo, "train": cmd_train, "graph": cmd_graph}[args.command](args)
+        return {"demo": cmd_demo, "train": cmd_train, "graph": cmd_graph,
+                "export": cmd_export}[args.command](args)
     except CLIError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -225,6 +235,17 @@ def cmd_graph(args):
         print(note)
     if html_path is not None:
         print(f"graph explorer: {explorer.expression_page(out, html_path, args.expression)}")
+    return 0
+
+
+def cmd_export(args):
+    from .export import export_onnx
+
+    path, shape, kwargs = export_onnx(args.weights, args.model, args.onnx, args.opset)
+    (name,) = kwargs["input_names"]
+    free = ", ".join(f"{axis} ({sym})" for axis, sym in kwargs["dynamic_axes"][name].items())
+    print(f"wrote {path}: input {name!r} of shape {shape} (free axes: {free}), outputs "
+          f"{', '.join(kwargs['output_names'])}; view it at https://netron.app")
     return 0
 
 

@@ -16,3 +16,4 @@ from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d
                       MaxPool2d, MaxUnpool1d, MaxUnpool2d)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from . import data, metrics, optim, utils  # noqa: E402  (nn.data, nn.metrics, nn.optim, nn.utils)
+from . import interop, onnx  # noqa: E402  (nn.interop: PyTorch both ways; nn.onnx.export)

@@ -1,0 +1,75 @@
+"""`chainrule export WEIGHTS --model M --onnx FILE`: a run's model.npz, run in ONNX Runtime."""
+import json
+
+import numpy as np
+import pytest
+
+import autograd
+import nn
+from chainrule import cli, models
+
+from test_cli import assert_one_line_error, chainrule
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+
+def session(path):
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def test_a_trained_cnn_exports_and_runs_in_onnx_runtime(tmp_path):
+    pytest.importorskip("sklearn")  # the digits ship with scikit-learn
+    run = tmp_path / "runs" / "cnn"
+    code = cli.main(["train", "--model", "cnn", "--dataset", "digits", "--epochs", "1",
+                     "--limit", "64", "--batch-size", "32", "--out", str(run), "--no-progress"])
+    assert code == 0
+    out = tmp_path / "cnn.onnx"
+    result = chainrule("export", run / "model.npz", "--model", "cnn", "--onnx", out)
+    assert result.returncode == 0, result.stderr
+    assert "cnn.onnx" in result.stdout and "batch" in result.stdout
+    onnx.checker.check_model(onnx.load(str(out)))
+    # the same weights in chainrule, on a batch of another size than the export's
+    model = models.CNN(1, 8, 10)
+    model.load_state_dict(nn.load(run / "model.npz"))
+    model.eval()
+    x = np.random.default_rng(0).standard_normal((5, 1, 8, 8)).astype(np.float32)
+    (logits,) = session(out).run(None, {"image": x})
+    np.testing.assert_allclose(logits, model(x).data, rtol=1e-5, atol=1e-5)
+
+
+def test_mlp_and_lstm_weights_export(tmp_path):
+    autograd.manual_seed(0)
+    rng = np.random.default_rng(1)
+    mlp = models.MLP(2, (64, 64), 3)
+    nn.save(mlp.state_dict(), tmp_path / "mlp.npz")
+    assert cli.main(["export", str(tmp_path / "mlp.npz"), "--model", "mlp",
+                     "--onnx", str(tmp_path / "mlp.onnx")]) == 0
+    x = rng.standard_normal((4, 2)).astype(np.float32)
+    (got,) = session(tmp_path / "mlp.onnx").run(None, {"x": x})
+    np.testing.assert_allclose(got, mlp(x).data, rtol=1e-5, atol=1e-6)
+
+    lstm = models.CharLSTM(17, 8, 12)
+    (tmp_path / "text").mkdir()
+    nn.save(lstm.state_dict(), tmp_path / "text" / "model.npz")
+    (tmp_path / "text" / "metrics.json").write_text(json.dumps({"config": {"dataset": "text"}}))
+    assert cli.main(["export", str(tmp_path / "text" / "model.npz"), "--model", "lstm",
+                     "--onnx", str(tmp_path / "lstm.onnx")]) == 0
+    ids = rng.integers(0, 17, (3, 11))
+    logits, h, c = session(tmp_path / "lstm.onnx").run(None, {"ids": ids})
+    want, (want_h, want_c) = lstm.eval()(ids)
+    for g, w in ((logits, want), (h, want_h), (c, want_c)):
+        np.testing.assert_allclose(g, w.data, rtol=1e-5, atol=1e-6)
+
+
+def test_export_errors_are_one_line(tmp_path):
+    nn.save(models.MLP(2, (4,), 3).state_dict(), tmp_path / "model.npz")
+    wrong = chainrule("export", tmp_path / "model.npz", "--model", "cnn", "--onnx",
+                      tmp_path / "x.onnx")
+    assert "does not hold the weights of a --model cnn" in assert_one_line_error(wrong)
+    missing = chainrule("export", tmp_path / "nope.npz", "--model", "mlp", "--onnx",
+                        tmp_path / "x.onnx")
+    assert "does not exist" in assert_one_line_error(missing)
+    no_model = chainrule("export", tmp_path / "model.npz", "--onnx", tmp_path / "x.onnx")
+    assert "--model" in assert_one_line_error(no_model)
+    assert not (tmp_path / "x.onnx").exists()
