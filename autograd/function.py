@@ -1,4 +1,4 @@
-"""`Function`: the base of every primitive op (forward on arrays, backward on Tensors)."""
+"""`Function`: the base of every primitive op (forward on arrays, vjp and jvp rules beside it)."""
 import traceback
 import zlib
 
@@ -30,6 +30,21 @@ class Function:
     the hot ops define it because a rule on Tensors costs a Tensor and a Function per
     product (tests/test_vjp.py checks every ``vjp`` against its ``backward``).
 
+    Forward mode: ``jvp(self, tangents, out) -> array or None`` is the Jacobian-vector
+    rule, the tangent of the output given the tangents of the inputs. ``tangents`` holds one
+    entry per input, a NumPy array of that input's shape or ``None`` for an input without a
+    tangent (a zero tangent: skip its term); at least one entry is not ``None``. The rule
+    reads the inputs through ``self.inputs[i].data``, the output through ``out.data`` and
+    anything ``forward`` kept on ``self``, and returns an array that broadcasts to the
+    output's shape (Function.apply broadcasts it and casts it to the output's dtype), or
+    ``None`` when the output's tangent is zero. It is linear in the tangents, written on
+    arrays: tangents are constants, so forward-over-reverse works (a ``create_graph``
+    backward run inside a dual level carries tangents) but reverse-over-forward does not.
+    Apply calls it only inside ``forward_ad.dual_level()``; an op without one raises
+    ``NotImplementedError`` naming the op when a tangent reaches it. Every primitive in
+    ``autograd.ops.PRIMITIVES`` has one (tests/test_forward_ad.py checks each against
+    finite differences and against its vjp, ``<u, J v> = <J^T u, v>``).
+
     Example (a custom op)::
 
         class Cube(Function):
@@ -39,6 +54,9 @@ class Function:
             def backward(self, grad, out):
                 (x,) = self.inputs
                 return (grad * 3 * x * x,)
+            def jvp(self, tangents, out):
+                x = self.inputs[0].data
+                return tangents[0] * 3 * x * x
 
         y = Cube.apply(Tensor([2.0], requires_grad=True))
     """
@@ -55,6 +73,7 @@ class Function:
     scope = ()
     where = None  # the user's source line, recorded under detect_anomaly()
     vjp = None  # optional: the rule on arrays (see the class docstring)
+    jvp = None  # the forward-mode rule (see the class docstring)
     _kept = ()  # the parents a released op keeps for pictures (see release)
     out_grad = None  # dL/d the output, kept for small outputs by backward (for pictures)
 
@@ -107,6 +126,8 @@ class Function:
         out._ctx = None
         out.requires_grad = False
         st = state
+        if st.dual is not None:  # forward mode: the one check it costs the hot path
+            _push_tangent(fn, inputs, out)
         if not st.enabled:
             return out
         if n == 2:
@@ -207,6 +228,39 @@ _NEEDS1 = (True,)
 _NEEDS2 = (((False, False), (False, True)), ((True, False), (True, True)))
 _ZEROS1 = (0,)
 _ZEROS2 = (0, 0)
+
+
+def _push_tangent(fn, inputs, out):
+    """Inside a dual level: give `out` the tangent fn.jvp computes from its inputs' tangents."""
+    level = state.dual
+    tangents, found = [], False
+    for t in inputs:
+        pair = getattr(t, "_tangent", None)  # a slot that only duals and their results set
+        if pair is not None and pair[0] is level:
+            tangents.append(pair[1])
+            found = True
+        else:
+            tangents.append(None)
+    if not found or out.data.dtype.kind not in "fc":
+        return
+    rule = type(fn).jvp
+    if rule is None:
+        raise NotImplementedError(
+            f"forward-mode AD: op '{fn.name}' ({type(fn).__name__}) has no jvp rule, so a "
+            "tangent cannot pass through it; define jvp(self, tangents, out) beside its "
+            "backward (see autograd.Function), or leave the dual level before calling it")
+    fn.inputs = inputs
+    tangent = rule(fn, tuple(tangents), out)
+    if tangent is None:
+        return
+    data = out.data
+    if type(tangent) is not _ndarray:
+        tangent = np.asarray(tangent)
+    if tangent.dtype != data.dtype:
+        tangent = tangent.astype(data.dtype)
+    if tangent.shape != np.shape(data):
+        tangent = np.broadcast_to(tangent, np.shape(data))
+    out._tangent = (level, tangent)
 
 
 def _user_frame():

@@ -49,7 +49,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_hooks", "_version", "name",
-                 "_retains_grad", "__weakref__")
+                 "_retains_grad", "_tangent", "__weakref__")
     __array_ufunc__ = None  # make `ndarray <op> Tensor` call the Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):

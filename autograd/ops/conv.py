@@ -192,6 +192,9 @@ class Unfold(Function):
     def vjp(self, grad, out):
         return (fold_array(grad, self.in_shape, **self.geometry),)
 
+    def jvp(self, tangents, out):
+        return unfold_array(tangents[0], **self.geometry)
+
 
 class Fold(Function):
     """sum of windows (N, C, *k, *out) or, layout="ckon", (C, *k, *out, N) back into shape
@@ -211,6 +214,9 @@ class Fold(Function):
 
     def vjp(self, grad, out):
         return (unfold_array(grad, **self.geometry),)
+
+    def jvp(self, tangents, out):
+        return fold_array(tangents[0], np.shape(out.data), **self.geometry)
 
 
 # ---- one element per window: max pooling ----------------------------------------------------
@@ -307,6 +313,9 @@ class WindowGather(Function):
     def vjp(self, grad, out):
         return (_scatter(grad, self.index, self.in_shape, order=self.order, **self.geometry),)
 
+    def jvp(self, tangents, out):
+        return _gather(tangents[0], self.index, **self.geometry)
+
 
 class WindowScatter(Function):
     """zeros(shape) with g added at the chosen element of each window;  dg = gather(grad)"""
@@ -325,6 +334,9 @@ class WindowScatter(Function):
 
     def vjp(self, grad, out):
         return (_gather(grad, self.index, **self.geometry),)
+
+    def jvp(self, tangents, out):
+        return _scatter(tangents[0], self.index, np.shape(out.data), **self.geometry)
 
 
 class MaxPool(WindowGather):

@@ -13,6 +13,13 @@ def _const(array):
     return Tensor(array)
 
 
+def _plus(a, b):
+    """a + b where None stands for a zero tangent (None + None is None)."""
+    if a is None:
+        return b
+    return a if b is None else a + b
+
+
 # ---- arithmetic -----------------------------------------------------------------------
 
 class Add(Function):
@@ -30,6 +37,9 @@ class Add(Function):
     def vjp(self, grad, out):
         return grad, grad
 
+    def jvp(self, tangents, out):
+        return _plus(*tangents)
+
 
 class Sub(Function):
     """a - b;  da = grad, db = -grad"""
@@ -46,6 +56,10 @@ class Sub(Function):
 
     def vjp(self, grad, out):
         return grad, (-grad if self.needs[1] else None)
+
+    def jvp(self, tangents, out):
+        ta, tb = tangents
+        return _plus(ta, None if tb is None else -tb)
 
 
 class Mul(Function):
@@ -65,6 +79,10 @@ class Mul(Function):
         a, b = self.inputs
         return (grad * value(b.data) if self.needs[0] else None,
                 grad * value(a.data) if self.needs[1] else None)
+
+    def jvp(self, tangents, out):
+        (ta, tb), (a, b) = tangents, self.inputs
+        return _plus(None if ta is None else ta * b.data, None if tb is None else a.data * tb)
 
 
 class Div(Function):
@@ -86,6 +104,11 @@ class Div(Function):
         return (grad / b if self.needs[0] else None,
                 -grad * a / (b * b) if self.needs[1] else None)
 
+    def jvp(self, tangents, out):
+        (ta, tb), b = tangents, self.inputs[1].data
+        # d(a/b) = (da - db * a/b) / b
+        return _plus(ta, None if tb is None else -tb * out.data) / b
+
 
 class Neg(Function):
     """-x;  dx = -grad"""
@@ -101,6 +124,9 @@ class Neg(Function):
 
     def vjp(self, grad, out):
         return (-grad,)
+
+    def jvp(self, tangents, out):
+        return -tangents[0]
 
 
 class PowScalar(Function):
@@ -121,6 +147,14 @@ class PowScalar(Function):
         if p == 2:
             return (grad * 2 * x,)
         return (grad * p * x ** (p - 1),)
+
+    def jvp(self, tangents, out):
+        x, p = self.inputs[0].data, self.exponent
+        if p == 0:
+            return None
+        if p == 2:
+            return tangents[0] * 2 * x
+        return tangents[0] * p * x ** (p - 1)
 
     def vjp(self, grad, out):
         x, p = self.inputs[0].data, self.exponent
@@ -156,6 +190,18 @@ class Pow(Function):
             gb = Where.apply(zero, _const(np.zeros((), out.data.dtype)), grad * out * safe_a.log())
         return ga, gb
 
+    def jvp(self, tangents, out):
+        (ta, tb), a, b = tangents, self.inputs[0].data, self.inputs[1].data
+        da = db = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ta is not None:
+                # NOTE: the flat points of the vjp: b == 0 (flat in a), a == 0 with b >= 0.
+                da = np.where(b == 0, 0, ta * b * a ** (b - 1))
+            if tb is not None:
+                zero = (a == 0) & (b >= 0)
+                db = np.where(zero, 0, tb * out.data * np.log(np.where(zero, 1, a)))
+        return _plus(da, db)
+
 
 # ---- transcendental and activation ------------------------------------------------------
 
@@ -175,6 +221,9 @@ class Exp(Function):
     def vjp(self, grad, out):
         return (grad * out.data,)
 
+    def jvp(self, tangents, out):
+        return tangents[0] * out.data
+
 
 class Log(Function):
     """log(x);  dx = grad / x"""
@@ -190,6 +239,9 @@ class Log(Function):
     def vjp(self, grad, out):
         return (grad / self.inputs[0].data,)
 
+    def jvp(self, tangents, out):
+        return tangents[0] / self.inputs[0].data
+
 
 class Log1p(Function):
     """log(1 + x);  dx = grad / (1 + x)"""
@@ -201,6 +253,9 @@ class Log1p(Function):
 
     def backward(self, grad, out):
         return (grad / (self.inputs[0] + 1),)
+
+    def jvp(self, tangents, out):
+        return tangents[0] / (self.inputs[0].data + 1)
 
 
 class Sqrt(Function):
@@ -216,6 +271,9 @@ class Sqrt(Function):
     def backward(self, grad, out):
         return (grad / (out * 2),)
 
+    def jvp(self, tangents, out):
+        return tangents[0] / (out.data * 2)
+
 
 class Abs(Function):
     """|x|;  dx = grad * sign(x)   # NOTE: subgradient 0 at x = 0, as PyTorch"""
@@ -229,6 +287,9 @@ class Abs(Function):
     def backward(self, grad, out):
         return (grad * _const(self.sign),)
 
+    def jvp(self, tangents, out):
+        return tangents[0] * self.sign
+
 
 class Sin(Function):
     """sin(x);  dx = grad * cos(x)"""
@@ -241,6 +302,9 @@ class Sin(Function):
     def backward(self, grad, out):
         return (grad * self.inputs[0].cos(),)
 
+    def jvp(self, tangents, out):
+        return tangents[0] * np.cos(self.inputs[0].data)
+
 
 class Cos(Function):
     """cos(x);  dx = -grad * sin(x)"""
@@ -252,6 +316,9 @@ class Cos(Function):
 
     def backward(self, grad, out):
         return (-grad * self.inputs[0].sin(),)
+
+    def jvp(self, tangents, out):
+        return -tangents[0] * np.sin(self.inputs[0].data)
 
 
 class Tanh(Function):
@@ -270,6 +337,10 @@ class Tanh(Function):
     def vjp(self, grad, out):
         y = out.data
         return (grad * (1 - y * y),)
+
+    def jvp(self, tangents, out):
+        y = out.data
+        return tangents[0] * (1 - y * y)
 
 
 class Sigmoid(Function):
@@ -292,6 +363,10 @@ class Sigmoid(Function):
     def vjp(self, grad, out):
         s = out.data
         return (grad * s * (1 - s),)
+
+    def jvp(self, tangents, out):
+        s = out.data
+        return tangents[0] * s * (1 - s)
 
 
 class Relu(Function):
@@ -317,6 +392,9 @@ class Relu(Function):
     def vjp(self, grad, out):
         return (grad * (out.data > 0),)
 
+    def jvp(self, tangents, out):
+        return tangents[0] * (out.data > 0)
+
 
 _erf = np.frompyfunc(math.erf, 1, 1)
 
@@ -335,6 +413,10 @@ class Erf(Function):
         x = self.inputs[0]
         return (grad * (2 / math.sqrt(math.pi)) * (-(x * x)).exp(),)
 
+    def jvp(self, tangents, out):
+        x = self.inputs[0].data
+        return tangents[0] * (2 / math.sqrt(math.pi)) * np.exp(-(x * x))
+
 
 # ---- selection -------------------------------------------------------------------------
 
@@ -352,6 +434,11 @@ class Maximum(Function):
         return (grad * _const(wa) if self.needs[0] else None,
                 grad * _const(1 - wa) if self.needs[1] else None)
 
+    def jvp(self, tangents, out):
+        ta, tb = tangents
+        wa = self.wins
+        return _plus(None if ta is None else ta * wa, None if tb is None else tb * (1 - wa))
+
 
 class Minimum(Function):
     """min(a, b);  da = grad * [a < b], db = grad * [b < a]   # NOTE: ties split 1/2"""
@@ -366,6 +453,11 @@ class Minimum(Function):
         wa = self.wins.astype(grad.dtype, copy=False)
         return (grad * _const(wa) if self.needs[0] else None,
                 grad * _const(1 - wa) if self.needs[1] else None)
+
+    def jvp(self, tangents, out):
+        ta, tb = tangents
+        wa = self.wins
+        return _plus(None if ta is None else ta * wa, None if tb is None else tb * (1 - wa))
 
 
 class Where(Function):
@@ -387,6 +479,11 @@ class Where(Function):
                 Where.apply(c, grad, zero) if self.needs[1] else None,
                 Where.apply(c, zero, grad) if self.needs[2] else None)
 
+    def jvp(self, tangents, out):
+        _, ta, tb = tangents
+        zero = np.zeros((), out.data.dtype)
+        return np.where(self.cond, zero if ta is None else ta, zero if tb is None else tb)
+
 
 class Clip(Function):
     """clip(x, lo, hi);  dx = grad * [lo <= x <= hi]"""
@@ -405,6 +502,9 @@ class Clip(Function):
     def backward(self, grad, out):
         return (grad * _const(self.inside),)
 
+    def jvp(self, tangents, out):
+        return tangents[0] * self.inside
+
 
 class Cast(Function):
     """x.astype(dtype);  dx = grad.astype(x.dtype)"""
@@ -418,3 +518,6 @@ class Cast(Function):
 
     def backward(self, grad, out):
         return (Cast.apply(grad, dtype=self.in_dtype),)
+
+    def jvp(self, tangents, out):
+        return tangents[0]  # Function.apply casts it to the output's dtype

@@ -52,6 +52,16 @@ class Linear(Function):
             return gx, gw, (grad if self.needs[2] else None)
         return gx, gw
 
+    def jvp(self, tangents, out):
+        x, w = self.inputs[0].data, self.inputs[1].data
+        tx, tw = tangents[0], tangents[1]
+        t = None if tx is None else np.matmul(tx, w.T)
+        if tw is not None:
+            t = np.matmul(x, tw.T) if t is None else t + np.matmul(x, tw.T)
+        if len(tangents) == 3 and tangents[2] is not None:
+            t = tangents[2] if t is None else t + tangents[2]
+        return t
+
     def vjp(self, grad, out):
         x, w = self.inputs[0].data, self.inputs[1].data
         n_out, n_in = w.shape
@@ -108,6 +118,14 @@ class CrossEntropy(Function):
         d[np.arange(len(d)), self.target] -= 1
         d *= self._scale(grad)
         return (d,)
+
+    def jvp(self, tangents, out):
+        # d loss_i = sum_c p_ic dx_ic - dx[i, t_i]
+        t = tangents[0]
+        d = (self.probs * t).sum(axis=1) - t[np.arange(len(t)), self.target]
+        if self.reduction == "mean":
+            return d.mean()
+        return d.sum() if self.reduction == "sum" else d
 
     def _scale(self, grad):
         """d loss_i / d out, shaped to scale the rows: (N, 1) for 'none', a scalar otherwise."""

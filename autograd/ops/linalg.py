@@ -22,3 +22,9 @@ class MatMul(Function):
         a, b = self.inputs[0].data, self.inputs[1].data
         return (grad @ np.swapaxes(b, -1, -2) if self.needs[0] else None,
                 np.swapaxes(a, -1, -2) @ grad if self.needs[1] else None)
+
+    def jvp(self, tangents, out):
+        (ta, tb), (a, b) = tangents, self.inputs
+        da = None if ta is None else np.matmul(ta, b.data)
+        db = None if tb is None else np.matmul(a.data, tb)
+        return db if da is None else da if db is None else da + db

@@ -20,6 +20,9 @@ class Reshape(Function):
     def vjp(self, grad, out):
         return (np.reshape(grad, self.in_shape),)
 
+    def jvp(self, tangents, out):
+        return np.reshape(tangents[0], np.shape(out.data))
+
 
 class Transpose(Function):
     """transpose(x, axes);  dx = transpose(grad, inverse(axes))"""
@@ -36,6 +39,9 @@ class Transpose(Function):
 
     def vjp(self, grad, out):
         return (np.transpose(grad, np.argsort(self.axes)),)
+
+    def jvp(self, tangents, out):
+        return np.transpose(tangents[0], self.axes)
 
 
 def _is_basic(index):
@@ -58,6 +64,9 @@ class GetItem(Function):
 
     def backward(self, grad, out):
         return (ScatterAdd.apply(grad, index=self.index, shape=self.in_shape),)
+
+    def jvp(self, tangents, out):
+        return tangents[0][self.index]
 
 
 class ScatterAdd(Function):
@@ -87,6 +96,9 @@ class ScatterAdd(Function):
 
     def backward(self, grad, out):
         return (GetItem.apply(grad, index=self.index),)
+
+    def jvp(self, tangents, out):
+        return ScatterAdd().forward(tangents[0], self.index, np.shape(out.data))
 
 
 def _add_rows(flat, sorted_idx, sorted_rows):
@@ -119,6 +131,11 @@ class Concatenate(Function):
             start += size
         return tuple(grads)
 
+    def jvp(self, tangents, out):
+        parts = [np.zeros(t.shape, out.data.dtype) if d is None else d
+                 for t, d in zip(self.inputs, tangents)]
+        return np.concatenate(parts, axis=self.axis)
+
 
 class Pad(Function):
     """pad(x, pad_width, value);  dx = grad with the padding cut off"""
@@ -132,3 +149,8 @@ class Pad(Function):
 
     def backward(self, grad, out):
         return (GetItem.apply(grad, index=self.index),)
+
+    def jvp(self, tangents, out):
+        padded = np.zeros(np.shape(out.data), out.data.dtype)  # the pad value is a constant
+        padded[self.index] = tangents[0]
+        return padded

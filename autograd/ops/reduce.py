@@ -35,6 +35,9 @@ class Sum(Function):
             grad = np.reshape(grad, _keepdims_shape(self.in_shape, self.axis))
         return (np.broadcast_to(grad, self.in_shape),)
 
+    def jvp(self, tangents, out):
+        return np.sum(tangents[0], axis=self.axis, keepdims=self.keepdims)
+
 
 class _Extremum(Function):
     """max/min over axis;  dx = grad at the arg-extremes   # NOTE: ties share grad equally"""
@@ -68,6 +71,11 @@ class _Extremum(Function):
         grad = grad.reshape(_keepdims_shape(self.in_shape, self.axis))
         return (grad * Tensor(share.astype(grad.dtype, copy=False)),)
 
+    def jvp(self, tangents, out):
+        hit = self.hit
+        share = hit / hit.sum(axis=self.axis, keepdims=True)
+        return np.sum(tangents[0] * share, axis=self.axis, keepdims=self.keepdims)
+
 
 class Max(_Extremum):
     name = "max"
@@ -91,6 +99,9 @@ class SumTo(Function):
 
     def backward(self, grad, out):
         return (BroadcastTo.apply(grad, shape=self.in_shape),)
+
+    def jvp(self, tangents, out):
+        return sum_to(tangents[0], np.shape(out.data))
 
 
 def sum_to(array, shape):
@@ -120,3 +131,6 @@ class BroadcastTo(Function):
 
     def vjp(self, grad, out):
         return (sum_to(grad, self.in_shape),)
+
+    def jvp(self, tangents, out):
+        return tangents[0]  # Function.apply broadcasts it to the output's shape
