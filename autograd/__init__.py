@@ -9,7 +9,7 @@ from .creation import (arange, default_rng, full, manual_seed, ones, ones_like, 
                        tensor, zeros, zeros_like)
 from .engine import backward, grad
 from .function import Function
-from .functional import (cat, concatenate, elu, gelu, leaky_relu, log_softmax, logsumexp,
+from .composites import (cat, concatenate, elu, gelu, leaky_relu, log_softmax, logsumexp,
                          matmul, maximum, minimum, pad, softmax, softplus, split, stack, where)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, numerical_grad

@@ -106,7 +106,7 @@ class CrossEntropy(Function):
 
     def backward(self, grad, out):
         # A rule differentiable in x, for create_graph.
-        from ..functional import softmax
+        from ..composites import softmax
         from ..tensor import Tensor
 
         onehot = np.zeros_like(self.probs)

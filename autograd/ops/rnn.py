@@ -47,7 +47,7 @@ def _zeros_for(tangents, inputs):
 
 
 def _stack(rows):
-    from ..functional import stack
+    from ..composites import stack
 
     return stack(rows)
 
@@ -143,7 +143,7 @@ def _w_hh_grad(d_pre, hs, h0):
 
 def lstm_steps(xproj, w_hh, h0, c0):
     """Tensor-op form of LSTMLayer: out[t] = [h_t, c_t] along the last axis."""
-    from ..functional import concatenate
+    from ..composites import concatenate
 
     hidden = h0.shape[-1]
     h, c, outs = h0, c0, []
