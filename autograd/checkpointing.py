@@ -9,7 +9,6 @@
 ...      * (np.tanh(x.data) + x.data * (1 - np.tanh(x.data) ** 2))))
 True
 """
-import numpy as np
 
 from . import creation
 from .function import Function

@@ -16,6 +16,7 @@ import collections
 
 import numpy as np
 
+from . import function
 from .grad_mode import state
 
 UnpackedDualTensor = collections.namedtuple("UnpackedDualTensor", ["primal", "tangent"])
@@ -33,10 +34,12 @@ class dual_level:
                                "nested forward-mode levels are not supported")
         self._duals = []
         state.dual = self
+        function._dual_levels += 1
         return self
 
     def __exit__(self, *exc):
         state.dual = None
+        function._dual_levels -= 1
         for t in self._duals:
             t._tangent = None  # the duals the user made; results' tangents die with them
         self._duals = []

@@ -5,6 +5,7 @@ import zlib
 import numpy as np
 
 from .grad_mode import state
+from .namespaces import TENSORS
 from .summary import summarise
 
 Tensor = None  # set by autograd.tensor once the Tensor class exists (avoids an import cycle)
@@ -24,11 +25,14 @@ class Function:
     The engine undoes broadcasting and casts dtypes, so a rule may return a gradient of
     the broadcast shape. Call an op with ``MyOp.apply(*tensors, **params)``.
 
-    Optionally, ``vjp(self, grad, out) -> tuple`` is the same rule on NumPy arrays (``grad``
-    an array, ``out`` still the output Tensor, inputs read through ``.data``). backward()
-    without ``create_graph`` uses it when present and falls back to ``backward`` otherwise;
-    the hot ops define it because a rule on Tensors costs a Tensor and a Function per
-    product (tests/test_vjp.py checks every ``vjp`` against its ``backward``).
+    One rule, two namespaces: instead of ``backward``, an op may state its rule once as
+    ``vjp(self, grad, out, on=ARRAYS) -> tuple``, written against ``on`` (see
+    autograd.namespaces): backward() without ``create_graph`` calls it on NumPy arrays
+    (``grad`` an array, no Tensor or Function per product: the fast path), and with
+    ``create_graph`` the inherited ``backward`` runs the same rule with ``on=TENSORS``, on
+    Tensor ops that record their graph. The built-in primitives are written this way (the
+    fused recurrences excepted: their ``backward`` replays the forward in Tensor ops);
+    tests/test_vjp.py checks that both namespaces give the same gradients.
 
     Forward mode: ``jvp(self, tangents, out) -> array or None`` is the Jacobian-vector
     rule, the tangent of the output given the tangents of the inputs. ``tangents`` holds one
@@ -72,7 +76,7 @@ class Function:
     fingerprints = None  # checksums of saved arrays, taken under detect_anomaly()
     scope = ()
     where = None  # the user's source line, recorded under detect_anomaly()
-    vjp = None  # optional: the rule on arrays (see the class docstring)
+    vjp = None  # the rule written once against a namespace (see the class docstring)
     jvp = None  # the forward-mode rule (see the class docstring)
     _kept = ()  # the parents a released op keeps for pictures (see release)
     out_grad = None  # dL/d the output, kept for small outputs by backward (for pictures)
@@ -81,7 +85,10 @@ class Function:
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
 
     def backward(self, grad, out):
-        raise NotImplementedError(f"op '{self.name}' has no backward rule")
+        # An op that states its rule once, as vjp(grad, out, on), runs it on Tensor ops here.
+        if type(self).vjp is None:
+            raise NotImplementedError(f"op '{self.name}' has no backward rule")
+        return self.vjp(grad, out, TENSORS)
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -125,9 +132,9 @@ class Function:
         out._retains_grad = False
         out._ctx = None
         out.requires_grad = False
-        st = state
-        if st.dual is not None:  # forward mode: the one check it costs the hot path
+        if _dual_levels:  # forward mode: the one check it costs the hot path (a global read)
             _push_tangent(fn, inputs, out)
+        st = state
         if not st.enabled:
             return out
         if n == 2:
@@ -230,9 +237,16 @@ _ZEROS1 = (0,)
 _ZEROS2 = (0, 0)
 
 
+# The number of dual levels open in any thread (forward_ad keeps it): while it is 0, apply
+# pays one global read for forward mode; the level itself is thread-local (state.dual).
+_dual_levels = 0
+
+
 def _push_tangent(fn, inputs, out):
     """Inside a dual level: give `out` the tangent fn.jvp computes from its inputs' tangents."""
     level = state.dual
+    if level is None:
+        return  # another thread's level
     tangents, found = [], False
     for t in inputs:
         pair = getattr(t, "_tangent", None)  # a slot that only duals and their results set

@@ -252,3 +252,62 @@ def test_recurrent_layer_jvp_matches_reverse_mode(kind):
     u = rng.standard_normal(jv.shape).astype(np.float32)
     (g,) = ag.grad([layer(x)[0]], [x], grad_outputs=[Tensor(u)])
     assert float((u * jv).sum()) == pytest.approx(float((g.data * v).sum()), rel=1e-4)
+
+
+# ---- every nn layer and loss: one forward pass carries J v ------------------------------
+
+def _layer_cases():
+    rng = np.random.default_rng(30)
+    img = rng.standard_normal((2, 3, 6, 6))
+    seq = rng.standard_normal((2, 3, 8))
+    flat = rng.standard_normal((4, 5))
+    probs = 1 / (1 + np.exp(-rng.standard_normal((4, 5))))
+    labels = np.array([0, 3, 1, 4])
+    signs = np.where(rng.standard_normal((4, 5)) > 0, 1.0, -1.0)
+    bilinear = nn.Bilinear(5, 5, 2).double()
+    return [
+        ("Linear", nn.Linear(5, 3), flat, None),
+        ("Bilinear", lambda x: bilinear(x, x * 2), flat, None),
+        ("Conv1d", nn.Conv1d(3, 4, 3, padding=1, stride=2), seq, None),
+        ("Conv2d", nn.Conv2d(3, 2, 3, padding=1, dilation=2), img, None),
+        ("Conv2d groups", nn.Conv2d(3, 3, 2, groups=3), img, None),
+        ("MaxPool1d", nn.MaxPool1d(3, stride=2, padding=1), seq, None),
+        ("MaxPool2d", nn.MaxPool2d(2), img, None),
+        ("AvgPool2d", nn.AvgPool2d(3, stride=2, padding=1), img, None),
+        ("AdaptiveAvgPool2d", nn.AdaptiveAvgPool2d((2, 3)), img, None),
+        ("BatchNorm2d", nn.BatchNorm2d(3), img, None),
+        ("BatchNorm1d eval", nn.BatchNorm1d(5).eval(), flat, None),
+        ("LayerNorm", nn.LayerNorm(8), seq, None),
+        ("Dropout", lambda x: (ag.manual_seed(1), nn.Dropout(0.3)(x))[1], flat, None),
+        ("Embedding weight", lambda w: F.embedding(Tensor(np.array([0, 3, 1, 1])), w), flat, None),
+        ("activations", lambda x: nn.ELU()(x) + nn.GELU()(x) + nn.LeakyReLU()(x) + nn.SiLU()(x)
+         + nn.Softplus()(x) + nn.Sigmoid()(x) + nn.Tanh()(x), flat, None),
+        ("Softmax/LogSoftmax", lambda x: nn.Softmax(axis=1)(x) + nn.LogSoftmax(axis=0)(x), flat, None),
+        ("MSELoss", lambda x: nn.MSELoss()(x, Tensor(probs)), flat, None),
+        ("L1Loss", lambda x: nn.L1Loss()(x, Tensor(probs)), flat, None),
+        ("HuberLoss", lambda x: nn.HuberLoss(delta=0.5)(x, Tensor(probs)), flat, None),
+        ("SmoothL1Loss", lambda x: nn.SmoothL1Loss()(x, Tensor(probs)), flat, None),
+        ("CrossEntropyLoss", lambda x: nn.CrossEntropyLoss(label_smoothing=0.1)(x, Tensor(labels)), flat, None),
+        ("NLLLoss", lambda x: nn.NLLLoss()(F.log_softmax(x, axis=1), Tensor(labels)), flat, None),
+        ("BCELoss", lambda x: nn.BCELoss()(F.sigmoid(x), Tensor(probs)), flat, None),
+        ("BCEWithLogitsLoss", lambda x: nn.BCEWithLogitsLoss()(x, Tensor(probs)), flat, None),
+        ("HingeEmbeddingLoss", lambda x: nn.HingeEmbeddingLoss()(x, Tensor(signs)), flat, None),
+        ("MultiMarginLoss", lambda x: nn.MultiMarginLoss()(x, Tensor(labels)), flat, None),
+    ]
+
+
+@pytest.mark.parametrize("name, layer, x, _", _layer_cases(), ids=[c[0] for c in _layer_cases()])
+def test_every_layer_and_loss_carries_tangents(name, layer, x, _):
+    # <u, J v> from one forward-mode pass equals <J^T u, v> from backward
+    if hasattr(layer, "double"):
+        layer.double()
+    rng = np.random.default_rng(31)
+    v = rng.standard_normal(x.shape)
+    with fwAD.dual_level():
+        out = layer(fwAD.make_dual(Tensor(x), Tensor(v)))
+        jv = fwAD.unpack_dual(out).tangent
+    assert jv is not None, f"{name}: no tangent came out"
+    u = rng.standard_normal(jv.shape)
+    xt = Tensor(x, requires_grad=True)
+    (g,) = ag.grad([layer(xt)], [xt], grad_outputs=[Tensor(u)])
+    assert float((u * jv.data).sum()) == pytest.approx(float((g.data * v).sum()), rel=1e-8, abs=1e-10)

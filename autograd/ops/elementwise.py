@@ -3,7 +3,8 @@ import math
 
 import numpy as np
 
-from ..function import Function, value
+from ..function import Function
+from ..namespaces import ARRAYS
 
 
 def _const(array):
@@ -31,10 +32,7 @@ class Add(Function):
     def forward(self, a, b):
         return a + b
 
-    def backward(self, grad, out):
-        return grad, grad
-
-    def vjp(self, grad, out):
+    def vjp(self, grad, out, on=ARRAYS):
         return grad, grad
 
     def jvp(self, tangents, out):
@@ -51,10 +49,7 @@ class Sub(Function):
     def forward(self, a, b):
         return a - b
 
-    def backward(self, grad, out):
-        return grad, (-grad if self.needs[1] else None)
-
-    def vjp(self, grad, out):
+    def vjp(self, grad, out, on=ARRAYS):
         return grad, (-grad if self.needs[1] else None)
 
     def jvp(self, tangents, out):
@@ -70,15 +65,10 @@ class Mul(Function):
     def forward(self, a, b):
         return a * b
 
-    def backward(self, grad, out):
+    def vjp(self, grad, out, on=ARRAYS):
         a, b = self.inputs
-        return (grad * b if self.needs[0] else None,
-                grad * a if self.needs[1] else None)
-
-    def vjp(self, grad, out):
-        a, b = self.inputs
-        return (grad * value(b.data) if self.needs[0] else None,
-                grad * value(a.data) if self.needs[1] else None)
+        return (grad * on.value(b) if self.needs[0] else None,
+                grad * on.value(a) if self.needs[1] else None)
 
     def jvp(self, tangents, out):
         (ta, tb), (a, b) = tangents, self.inputs
@@ -93,14 +83,8 @@ class Div(Function):
     def forward(self, a, b):
         return a / b
 
-    def backward(self, grad, out):
-        a, b = self.inputs
-        ga = grad / b if self.needs[0] else None
-        gb = -grad * a / (b * b) if self.needs[1] else None
-        return ga, gb
-
-    def vjp(self, grad, out):
-        a, b = value(self.inputs[0].data), value(self.inputs[1].data)
+    def vjp(self, grad, out, on=ARRAYS):
+        a, b = on.value(self.inputs[0]), on.value(self.inputs[1])
         return (grad / b if self.needs[0] else None,
                 -grad * a / (b * b) if self.needs[1] else None)
 
@@ -119,10 +103,7 @@ class Neg(Function):
     def forward(self, x):
         return -x
 
-    def backward(self, grad, out):
-        return (-grad,)
-
-    def vjp(self, grad, out):
+    def vjp(self, grad, out, on=ARRAYS):
         return (-grad,)
 
     def jvp(self, tangents, out):
@@ -138,12 +119,11 @@ class PowScalar(Function):
         self.exponent = exponent
         return x ** exponent
 
-    def backward(self, grad, out):
-        (x,) = self.inputs
-        p = self.exponent
+    def vjp(self, grad, out, on=ARRAYS):
+        x, p = on.value(self.inputs[0]), self.exponent
         if p == 0:
             # NOTE: x^0 = 1 is flat everywhere, x = 0 included (0 * x^-1 would be NaN there).
-            return (_const(np.zeros(x.shape, grad.dtype)),)
+            return (on.zeros(self.inputs[0].shape, grad.dtype),)
         if p == 2:
             return (grad * 2 * x,)
         return (grad * p * x ** (p - 1),)
@@ -155,14 +135,6 @@ class PowScalar(Function):
         if p == 2:
             return tangents[0] * 2 * x
         return tangents[0] * p * x ** (p - 1)
-
-    def vjp(self, grad, out):
-        x, p = self.inputs[0].data, self.exponent
-        if p == 0:
-            return (np.zeros(x.shape, grad.dtype),)
-        if p == 2:
-            return (grad * 2 * x,)
-        return (grad * p * x ** (p - 1),)
 
 
 class Pow(Function):
@@ -215,11 +187,8 @@ class Exp(Function):
     def forward(self, x):
         return np.exp(x)
 
-    def backward(self, grad, out):
-        return (grad * out,)
-
-    def vjp(self, grad, out):
-        return (grad * out.data,)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (grad * on.data(out),)
 
     def jvp(self, tangents, out):
         return tangents[0] * out.data
@@ -233,11 +202,8 @@ class Log(Function):
     def forward(self, x):
         return np.log(x)
 
-    def backward(self, grad, out):
-        return (grad / self.inputs[0],)
-
-    def vjp(self, grad, out):
-        return (grad / self.inputs[0].data,)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (grad / on.data(self.inputs[0]),)
 
     def jvp(self, tangents, out):
         return tangents[0] / self.inputs[0].data
@@ -331,11 +297,8 @@ class Tanh(Function):
     def forward(self, x):
         return np.tanh(x)
 
-    def backward(self, grad, out):
-        return (grad * (1 - out * out),)
-
-    def vjp(self, grad, out):
-        y = out.data
+    def vjp(self, grad, out, on=ARRAYS):
+        y = on.data(out)
         return (grad * (1 - y * y),)
 
     def jvp(self, tangents, out):
@@ -357,11 +320,8 @@ class Sigmoid(Function):
         e = np.exp(-np.abs(x))
         return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
-    def backward(self, grad, out):
-        return (grad * out * (1 - out),)
-
-    def vjp(self, grad, out):
-        s = out.data
+    def vjp(self, grad, out, on=ARRAYS):
+        s = on.data(out)
         return (grad * s * (1 - s),)
 
     def jvp(self, tangents, out):
@@ -386,11 +346,8 @@ class Relu(Function):
             return x if x > 0 else abs(x * 0)  # keeps the dtype and NaN; abs turns -0.0 into 0.0
         return np.maximum(x, 0)
 
-    def backward(self, grad, out):
-        return (grad * _const(out.data > 0),)
-
-    def vjp(self, grad, out):
-        return (grad * (out.data > 0),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (grad * (out.data > 0),)  # a mask: an array, or a constant under create_graph
 
     def jvp(self, tangents, out):
         return tangents[0] * (out.data > 0)

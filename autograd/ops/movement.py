@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..function import Function
+from ..namespaces import ARRAYS
 
 
 class Reshape(Function):
@@ -14,11 +15,8 @@ class Reshape(Function):
         self.in_shape = x.shape
         return x.reshape(shape)
 
-    def backward(self, grad, out):
-        return (grad.reshape(self.in_shape),)
-
-    def vjp(self, grad, out):
-        return (np.reshape(grad, self.in_shape),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (on.reshape(grad, self.in_shape),)
 
     def jvp(self, tangents, out):
         return np.reshape(tangents[0], np.shape(out.data))
@@ -34,11 +32,8 @@ class Transpose(Function):
         self.axes = axes
         return x.transpose(axes)
 
-    def backward(self, grad, out):
-        return (Transpose.apply(grad, axes=tuple(np.argsort(self.axes))),)
-
-    def vjp(self, grad, out):
-        return (np.transpose(grad, np.argsort(self.axes)),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (on.transpose(grad, np.argsort(self.axes)),)
 
     def jvp(self, tangents, out):
         return np.transpose(tangents[0], self.axes)

@@ -111,7 +111,7 @@ class RNNLayer(_Recurrence):
 
     def jvp(self, tangents, out):
         # d pre_t = d xproj_t + d h_{t-1} W_hh^T + h_{t-1} d W_hh^T, d h_t = act'(pre_t) d pre_t
-        (xproj, w_hh, h0), hs = self.inputs, out.data
+        (_, w_hh, h0), hs = self.inputs, out.data
         tx, tw, th = tangents
         w_t = w_hh.data.T
         dh = None if th is None else np.asarray(th)
