@@ -1,10 +1,11 @@
-"""`Function`: the base of every primitive op (forward on arrays, backward on Tensors)."""
+"""`Function`: the base of every primitive op (forward on arrays, vjp and jvp rules beside it)."""
 import traceback
 import zlib
 
 import numpy as np
 
 from .grad_mode import state
+from .namespaces import TENSORS
 from .summary import summarise
 
 Tensor = None  # set by autograd.tensor once the Tensor class exists (avoids an import cycle)
@@ -24,11 +25,29 @@ class Function:
     The engine undoes broadcasting and casts dtypes, so a rule may return a gradient of
     the broadcast shape. Call an op with ``MyOp.apply(*tensors, **params)``.
 
-    Optionally, ``vjp(self, grad, out) -> tuple`` is the same rule on NumPy arrays (``grad``
-    an array, ``out`` still the output Tensor, inputs read through ``.data``). backward()
-    without ``create_graph`` uses it when present and falls back to ``backward`` otherwise;
-    the hot ops define it because a rule on Tensors costs a Tensor and a Function per
-    product (tests/test_vjp.py checks every ``vjp`` against its ``backward``).
+    One rule, two namespaces: instead of ``backward``, an op may state its rule once as
+    ``vjp(self, grad, out, on=ARRAYS) -> tuple``, written against ``on`` (see
+    autograd.namespaces): backward() without ``create_graph`` calls it on NumPy arrays
+    (``grad`` an array, no Tensor or Function per product: the fast path), and with
+    ``create_graph`` the inherited ``backward`` runs the same rule with ``on=TENSORS``, on
+    Tensor ops that record their graph. The built-in primitives are written this way (the
+    fused recurrences excepted: their ``backward`` replays the forward in Tensor ops);
+    tests/test_vjp.py checks that both namespaces give the same gradients.
+
+    Forward mode: ``jvp(self, tangents, out) -> array or None`` is the Jacobian-vector
+    rule, the tangent of the output given the tangents of the inputs. ``tangents`` holds one
+    entry per input, a NumPy array of that input's shape or ``None`` for an input without a
+    tangent (a zero tangent: skip its term); at least one entry is not ``None``. The rule
+    reads the inputs through ``self.inputs[i].data``, the output through ``out.data`` and
+    anything ``forward`` kept on ``self``, and returns an array that broadcasts to the
+    output's shape (Function.apply broadcasts it and casts it to the output's dtype), or
+    ``None`` when the output's tangent is zero. It is linear in the tangents, written on
+    arrays: tangents are constants, so forward-over-reverse works (a ``create_graph``
+    backward run inside a dual level carries tangents) but reverse-over-forward does not.
+    Apply calls it only inside ``forward_ad.dual_level()``; an op without one raises
+    ``NotImplementedError`` naming the op when a tangent reaches it. Every primitive in
+    ``autograd.ops.PRIMITIVES`` has one (tests/test_forward_ad.py checks each against
+    finite differences and against its vjp, ``<u, J v> = <J^T u, v>``).
 
     Example (a custom op)::
 
@@ -39,6 +58,9 @@ class Function:
             def backward(self, grad, out):
                 (x,) = self.inputs
                 return (grad * 3 * x * x,)
+            def jvp(self, tangents, out):
+                x = self.inputs[0].data
+                return tangents[0] * 3 * x * x
 
         y = Cube.apply(Tensor([2.0], requires_grad=True))
     """
@@ -54,7 +76,8 @@ class Function:
     fingerprints = None  # checksums of saved arrays, taken under detect_anomaly()
     scope = ()
     where = None  # the user's source line, recorded under detect_anomaly()
-    vjp = None  # optional: the rule on arrays (see the class docstring)
+    vjp = None  # the rule written once against a namespace (see the class docstring)
+    jvp = None  # the forward-mode rule (see the class docstring)
     _kept = ()  # the parents a released op keeps for pictures (see release)
     out_grad = None  # dL/d the output, kept for small outputs by backward (for pictures)
 
@@ -62,7 +85,10 @@ class Function:
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
 
     def backward(self, grad, out):
-        raise NotImplementedError(f"op '{self.name}' has no backward rule")
+        # An op that states its rule once, as vjp(grad, out, on), runs it on Tensor ops here.
+        if type(self).vjp is None:
+            raise NotImplementedError(f"op '{self.name}' has no backward rule")
+        return self.vjp(grad, out, TENSORS)
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -106,6 +132,8 @@ class Function:
         out._retains_grad = False
         out._ctx = None
         out.requires_grad = False
+        if _dual_levels:  # forward mode: the one check it costs the hot path (a global read)
+            _push_tangent(fn, inputs, out)
         st = state
         if not st.enabled:
             return out
@@ -207,6 +235,46 @@ _NEEDS1 = (True,)
 _NEEDS2 = (((False, False), (False, True)), ((True, False), (True, True)))
 _ZEROS1 = (0,)
 _ZEROS2 = (0, 0)
+
+
+# The number of dual levels open in any thread (forward_ad keeps it): while it is 0, apply
+# pays one global read for forward mode; the level itself is thread-local (state.dual).
+_dual_levels = 0
+
+
+def _push_tangent(fn, inputs, out):
+    """Inside a dual level: give `out` the tangent fn.jvp computes from its inputs' tangents."""
+    level = state.dual
+    if level is None:
+        return  # another thread's level
+    tangents, found = [], False
+    for t in inputs:
+        pair = getattr(t, "_tangent", None)  # a slot that only duals and their results set
+        if pair is not None and pair[0] is level:
+            tangents.append(pair[1])
+            found = True
+        else:
+            tangents.append(None)
+    if not found or out.data.dtype.kind not in "fc":
+        return
+    rule = type(fn).jvp
+    if rule is None:
+        raise NotImplementedError(
+            f"forward-mode AD: op '{fn.name}' ({type(fn).__name__}) has no jvp rule, so a "
+            "tangent cannot pass through it; define jvp(self, tangents, out) beside its "
+            "backward (see autograd.Function), or leave the dual level before calling it")
+    fn.inputs = inputs
+    tangent = rule(fn, tuple(tangents), out)
+    if tangent is None:
+        return
+    data = out.data
+    if type(tangent) is not _ndarray:
+        tangent = np.asarray(tangent)
+    if tangent.dtype != data.dtype:
+        tangent = tangent.astype(data.dtype)
+    if tangent.shape != np.shape(data):
+        tangent = np.broadcast_to(tangent, np.shape(data))
+    out._tangent = (level, tangent)
 
 
 def _user_frame():

@@ -1,255 +1,306 @@
-"""Composite ops: built from the primitives, so they need no backward of their own."""
-import math
+"""The functional API, as `torch.autograd.functional`: jacobian, hessian, vjp, jvp, hvp, vhp.
 
+Each takes a function of Tensors and the point to differentiate at, with PyTorch's return
+conventions: a Tensor for a Tensor input, tuples for tuple inputs, and `(output, result)`
+pairs for the products. `vjp`, `vhp`, `hvp` and `jacobian` run reverse mode (one backward
+pass per output element for a Jacobian); `jvp` and `jacobian(..., strategy="forward-mode")`
+run forward mode (one forward pass per input element, see autograd.forward_ad).
+
+>>> from autograd import Tensor
+>>> from autograd.functional import hessian
+>>> hessian(lambda x: (x ** 3).sum(), Tensor([1.0, 2.0]))
+tensor([[ 6.,  0.],
+        [ 0., 12.]])
+
+The composites that lived here before (softmax, logsumexp, ...) are in autograd.composites
+and still importable from this module.
+"""
 import numpy as np
 
-from .ops import Concatenate, Erf, MatMul, Maximum, Minimum, Pad, Where
-from .tensor import Tensor, _check_axis, _lift
+from . import forward_ad
+from .composites import (cat, concatenate, elu, gelu, leaky_relu, log_softmax,  # noqa: F401
+                         logsumexp, matmul, maximum, mean, minimum, norm, pad, softmax, softplus,
+                         split, stack, std, var, where)
+from .engine import grad as _grad
+from .grad_mode import enable_grad, state
+from .tensor import Tensor
+
+__all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
 
 
-def _tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
+# ---- inputs and outputs as PyTorch shapes them -------------------------------------------
+
+def _as_tuple(x, what, fn):
+    """(tuple of Tensors, whether x was a tuple)."""
+    is_tuple = isinstance(x, (tuple, list))
+    xs = tuple(x) if is_tuple else (x,)
+    for i, t in enumerate(xs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{fn}: {what} must be a Tensor or a tuple of Tensors, but entry {i} "
+                            f"is a {type(t).__name__}")
+    return xs, is_tuple
 
 
-def _count(x, axis):
-    if axis is None or x.ndim == 0:  # a 0-d tensor accepts axis 0 / -1, as PyTorch: one element
-        return x.size
-    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
-    return int(np.prod([x.shape[a] for a in axes]))
+def _untuple(xs, is_tuple):
+    return tuple(xs) if is_tuple else xs[0]
 
 
-def _axis(axis):
-    return tuple(axis) if isinstance(axis, list) else axis
+def _prepare(inputs, create_graph):
+    """Inputs to differentiate at: joined to the callers' graph when create_graph asks."""
+    from .ops import Reshape
+
+    out = []
+    for t in inputs:
+        if create_graph and t.requires_grad:
+            out.append(Reshape.apply(t, shape=t.shape))  # an alias that keeps the graph
+        else:
+            if t.dtype.kind != "f":
+                raise TypeError(f"functional: inputs must be floating point, got {t.dtype}")
+            out.append(Tensor(t.data, requires_grad=True))
+    return tuple(out)
 
 
-def _check_axes(op, x, axis):
-    """IndexError naming `op` for an axis out of range (a 0-d tensor accepts 0 and -1)."""
-    if axis is not None:
-        for a in (axis if isinstance(axis, (tuple, list)) else (axis,)):
-            _check_axis(op, a, max(x.ndim, 1))
+def _finish(xs, create_graph):
+    """Results as returned: detached unless create_graph."""
+    if create_graph:
+        return tuple(xs)
+    return tuple(None if x is None else Tensor(x.data) for x in xs)
 
 
-def _shift(x, axis):
-    """max(x) over axis (kept), as a constant; 0 where it is not finite (all -inf, empty axis)."""
-    # NOTE: the shift only keeps exp from overflowing; the result and its gradient do not
-    # depend on it, so it is held constant (no graph).
-    data = x.data
-    if data.size == 0 and data.dtype.kind == "f":
-        m = np.max(data, axis=axis, keepdims=True, initial=-np.inf)
+def _check_v(v, like, what, fn):
+    vs, _ = _as_tuple(v, what, fn)
+    if len(vs) != len(like):
+        raise ValueError(f"{fn}: v has {len(vs)} entries but {what} has {len(like)}")
+    for i, (a, b) in enumerate(zip(vs, like)):
+        if a.shape != b.shape:
+            raise ValueError(f"{fn}: entry {i} of v has shape {a.shape} but the matching "
+                             f"{what} has shape {b.shape}; they must match")
+    return vs
+
+
+def _grads(outputs, inputs, grad_outputs, create_graph, strict, fn, retain_graph=True):
+    """d(sum outputs . grad_outputs)/d inputs, zeros (or an error under strict) where unused."""
+    live = [(o, g) for o, g in zip(outputs, grad_outputs) if o.requires_grad]
+    if live:
+        grads = _grad([o for o, _ in live], list(inputs), grad_outputs=[g for _, g in live],
+                      retain_graph=retain_graph, create_graph=create_graph, allow_unused=True)
     else:
-        m = np.max(data, axis=axis, keepdims=True)
-    m = np.array(m)  # NOTE: NumPy returns a read-only scalar, not an array, for 0-d input
-    m[~np.isfinite(m)] = 0
-    return Tensor(m)
+        grads = [None] * len(inputs)
+    result = []
+    for i, (t, g) in enumerate(zip(inputs, grads)):
+        if g is None:
+            if strict:
+                raise RuntimeError(f"{fn}: the output is independent of input {i} (strict=True); "
+                                   "pass strict=False to get zeros for it")
+            g = Tensor(np.zeros(t.shape, t.dtype))
+        result.append(g)
+    return result
 
 
-# ---- reductions -----------------------------------------------------------------------
+# ---- the products ----------------------------------------------------------------------
 
-def mean(x, axis=None, keepdims=False):
-    """sum(x) / n"""
-    _check_axes("mean", x, axis)
-    n = _count(x, axis)
-    total = x.sum(axis, keepdims)
-    if n == 0 and total.size:  # an empty result (shape (0, 0) over axis 0) averages nothing: fine
-        raise ValueError(f"mean: cannot average over zero elements (shape {x.shape}, axis {axis})")
-    return total * (1.0 / max(n, 1))
+def vjp(func, inputs, v=None, create_graph=False, strict=False):
+    """(func(inputs), v^T J): the vector-Jacobian product, by one backward pass.
 
-
-def var(x, axis=None, keepdims=False, ddof=0):
-    """mean((x - mean(x))^2), with n - ddof in the denominator"""
-    _check_axes("var", x, axis)
-    n = _count(x, axis)
-    if n - ddof <= 0 and x.sum(axis, keepdims).size == 0:
-        return x.sum(axis, keepdims)  # an empty result: nothing is left undefined
-    if n - ddof <= 0:
-        raise ValueError(f"var: {n} element(s) over axis {axis} with ddof={ddof}; it needs more "
-                         f"than ddof={ddof} elements (use ddof=0, or a longer axis)")
-    centred = x - x.mean(axis, keepdims=True)
-    return (centred * centred).sum(axis, keepdims) * (1.0 / (n - ddof))
+    `v` may be None only when func returns a single element.
+    """
+    xs, is_tuple = _as_tuple(inputs, "inputs", "vjp")
+    with enable_grad():
+        xs = _prepare(xs, create_graph)
+        outs, out_tuple = _as_tuple(func(*xs), "outputs of func", "vjp")
+        if v is None:
+            if len(outs) != 1 or outs[0].size != 1:
+                raise ValueError("vjp: v can be None only when func returns a single element; "
+                                 f"it returned shapes {[o.shape for o in outs]}")
+            vs = (Tensor(np.ones(outs[0].shape, outs[0].dtype)),)
+        else:
+            vs = _check_v(v, outs, "outputs of func", "vjp")
+        grads = _grads(outs, xs, vs, create_graph, strict, "vjp", retain_graph=create_graph)
+    return _untuple(_finish(outs, create_graph), out_tuple), _untuple(_finish(grads, create_graph), is_tuple)
 
 
-def std(x, axis=None, keepdims=False, ddof=0):
-    """sqrt(var(x))"""
-    # NOTE: where the variance is 0 the sqrt has infinite slope; PyTorch's subgradient there
-    # is 0 (all-equal values), kept here by keeping the sqrt away from 0 on that branch.
-    v = var(x, axis, keepdims, ddof)
-    nonzero = v.data > 0
-    return where(nonzero, where(nonzero, v, 1.0).sqrt(), 0.0)
+def jvp(func, inputs, v=None, create_graph=False, strict=False):
+    """(func(inputs), J v): the Jacobian-vector product, by one forward-mode pass.
+
+    `v` may be None only when the input is a single element. Tangents are constants in
+    forward mode here, so create_graph=True records the output's graph but J v has none.
+    """
+    xs, is_tuple = _as_tuple(inputs, "inputs", "jvp")
+    if v is None:
+        if len(xs) != 1 or xs[0].size != 1:
+            raise ValueError("jvp: v can be None only when the input is a single element; "
+                             f"got shapes {[x.shape for x in xs]}")
+        vs = (Tensor(np.ones(xs[0].shape, xs[0].dtype)),)
+    else:
+        vs = _check_v(v, xs, "inputs", "jvp")
+    if create_graph:
+        xs = _prepare(xs, True)
+    outer = state.dual
+    if outer is not None:
+        raise RuntimeError("jvp: called inside a forward_ad.dual_level; nested levels are not "
+                           "supported")
+    with forward_ad.dual_level():
+        duals = [forward_ad.make_dual(x, t) for x, t in zip(xs, vs)]
+        outs, out_tuple = _as_tuple(func(*duals), "outputs of func", "jvp")
+        pairs = [forward_ad.unpack_dual(o) for o in outs]
+    values = [p.primal for p in pairs]
+    tangents = []
+    for i, (o, p) in enumerate(zip(outs, pairs)):
+        if p.tangent is None:
+            if strict:
+                raise RuntimeError(f"jvp: output {i} is independent of the inputs (strict=True)")
+            tangents.append(Tensor(np.zeros(o.shape, o.dtype)))
+        else:
+            tangents.append(p.tangent)
+    return _untuple(_finish(values, create_graph), out_tuple), _untuple(tuple(tangents), out_tuple)
 
 
-def logsumexp(x, axis=None, keepdims=False):
-    """log(sum(exp(x))), computed as m + log(sum(exp(x - m))) with m = max(x) held constant"""
-    axis = _axis(axis)
-    _check_axes("logsumexp", x, axis)
-    m = _shift(x, axis)
-    out = (x - m).exp().sum(axis, keepdims=True).log() + m
-    if keepdims:
-        return out
-    return out.reshape(() if axis is None else np.squeeze(m.data, axis=axis).shape)
-
-
-def norm(x):
-    """sqrt(sum(x^2)), the Euclidean (Frobenius) norm of all elements"""
-    # NOTE: at x = 0 the norm is a cone's tip: its gradient x / |x| is 0/0. Use the
-    # subgradient 0, as PyTorch, by keeping the sqrt away from 0 on the branch not taken.
-    squares = (x * x).sum()
-    nonzero = squares.data > 0
-    return where(nonzero, where(nonzero, squares, 1.0).sqrt(), 0.0)
-
-
-def softmax(x, axis=-1):
-    """exp(x) / sum(exp(x)) along axis, shifted by the max for stability"""
-    _check_axes("softmax", x, axis)
-    e = (x - _shift(x, axis)).exp()
-    return e / e.sum(axis, keepdims=True)
-
-
-def log_softmax(x, axis=-1):
-    """x - logsumexp(x), computed as (x - m) - log(sum(exp(x - m))) with m = max(x) constant"""
-    # NOTE: subtracting the max first keeps float32 exact near large x: at x = 1000,
-    # x - (1000 + log 3) rounds log 3 to the spacing of 1001 (6e-5).
-    _check_axes("log_softmax", x, axis)
-    shifted = x - _shift(x, axis)
-    return shifted - shifted.exp().sum(axis, keepdims=True).log()
-
-
-# ---- activations -----------------------------------------------------------------------
-
-def leaky_relu(x, negative_slope=0.01):
-    """x if x > 0 else slope * x"""
-    return where(x.data > 0, x, x * negative_slope)
-
-
-def elu(x, alpha=1.0):
-    """x if x > 0 else alpha * (exp(x) - 1)"""
-    # NOTE: exp sees min(x, 0) so the branch not taken cannot overflow into NaN gradients;
-    # at x = 0 the slope is 1, as PyTorch.
-    return where(x.data >= 0, x, (x.minimum(0.0).exp() - 1) * alpha)
-
-
-def gelu(x, approximate="none"):
-    """x * Phi(x): exact with erf, or PyTorch's tanh approximation"""
-    if approximate == "tanh":
-        inner = (x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)
-        return x * 0.5 * (inner.tanh() + 1)
-    if approximate != "none":
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return x * 0.5 * (Erf.apply(x * (1 / math.sqrt(2))) + 1)
-
-
-def softplus(x, beta=1.0, threshold=20.0):
-    """log(1 + exp(z)) / beta with z = beta x: z + log1p(exp(-z)) for z > 0, log1p(exp(z))
-    otherwise; x itself where z > threshold"""
-    # NOTE: each smooth branch only sees the values it serves, so exp never overflows and the
-    # branch not taken gets no inf. (max(z, 0) + log1p(exp(-|z|)) has the right value and slope
-    # but two kinks at 0 that make its second derivative 0 there instead of 1/4.) The
-    # threshold switches to the linear asymptote exactly as PyTorch does.
-    z = x * beta if beta != 1 else x
-    pos = z.data > 0
-    zp, zn = where(pos, z, 0.0), where(pos, 0.0, z)
-    out = where(pos, zp + (-zp).exp().log1p(), zn.exp().log1p())
-    out = out * (1.0 / beta) if beta != 1 else out
-    return where(z.data > threshold, x, out)
-
-
-# ---- functions over several tensors ---------------------------------------------------------
-
-def where(condition, a, b):
-    """a where condition else b (condition never differentiable)"""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
-    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(np.asarray(a))
-    return Where.apply(Tensor(cond.astype(bool, copy=False)), _lift(a, like), _lift(b, like))
-
-
-def maximum(a, b):
-    a = _tensor(a)
-    return Maximum.apply(a, _lift(b, a))
-
-
-def minimum(a, b):
-    a = _tensor(a)
-    return Minimum.apply(a, _lift(b, a))
-
-
-def matmul(a, b):
-    """a @ b with NumPy's rules for 1-D operands (prepended / appended axes)."""
-    a, b = _tensor(a), _tensor(b)
-    if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
-    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-        raise ValueError(
-            f"matmul: shapes {a.shape} and {b.shape} do not align: the last axis of the first "
-            f"({a.shape[-1]}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} axis "
-            f"of the second ({b.shape[-2 if b.ndim > 1 else 0]})")
-    if a.ndim >= 2 and b.ndim >= 2:
-        try:
-            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-        except ValueError:
-            raise ValueError(f"matmul: batch shapes {a.shape[:-2]} and {b.shape[:-2]} of "
-                             f"{a.shape} @ {b.shape} do not broadcast") from None
-        return MatMul.apply(a, b)
-    out = MatMul.apply(a.reshape(1, -1) if a.ndim == 1 else a,
-                       b.reshape(-1, 1) if b.ndim == 1 else b)
-    if b.ndim == 1:
-        out = out.squeeze(-1)
-    if a.ndim == 1:
-        out = out.squeeze(-1 if b.ndim == 1 else -2)
+def _scalar_output(func, xs, fn):
+    out = func(*xs)
+    if not isinstance(out, Tensor) or out.size != 1:
+        shape = out.shape if isinstance(out, Tensor) else type(out).__name__
+        raise ValueError(f"{fn}: func must return a single-element Tensor, got {shape}")
     return out
 
 
-def concatenate(tensors, axis=0):
-    """Join tensors along an existing axis."""
-    tensors = [_tensor(t) for t in tensors]
-    if not tensors:
-        raise ValueError("concatenate: needs at least one tensor")
-    ndim = tensors[0].ndim
-    if ndim == 0:
-        raise ValueError("concatenate: 0-d tensors have no axis to join along; use stack")
-    _check_axis("concatenate", axis, ndim)
-    for t in tensors:
-        if t.ndim != ndim or t.shape[:axis % ndim] + t.shape[axis % ndim + 1:] != \
-                tensors[0].shape[:axis % ndim] + tensors[0].shape[axis % ndim + 1:]:
-            raise ValueError(f"concatenate: shapes {[u.shape for u in tensors]} differ "
-                             f"outside axis {axis}")
-    return Concatenate.apply(*tensors, axis=axis)
+def vhp(func, inputs, v=None, create_graph=False, strict=False):
+    """(func(inputs), v^T H) for a scalar func: two reverse passes (the gradient, then its vjp)."""
+    return _hessian_product(func, inputs, v, create_graph, strict, "vhp")
 
 
-cat = concatenate
+def hvp(func, inputs, v=None, create_graph=False, strict=False):
+    """(func(inputs), H v) for a scalar func. H is symmetric for the twice-differentiable
+    functions this is meant for, so H v = (v^T H)^T, computed as vhp does."""
+    # NOTE: PyTorch's hvp uses the double-backward trick so that a non-symmetric H (a func
+    # with non-smooth points) still gives H v; here the two agree wherever H is symmetric.
+    return _hessian_product(func, inputs, v, create_graph, strict, "hvp")
 
 
-def stack(tensors, axis=0):
-    """Join tensors along a new axis."""
-    tensors = [_tensor(t) for t in tensors]
-    if not tensors:
-        raise ValueError("stack: needs at least one tensor")
-    _check_axis("stack", axis, tensors[0].ndim + 1)
-    shapes = {t.shape for t in tensors}
-    if len(shapes) != 1:
-        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
-    return concatenate([t.unsqueeze(axis) for t in tensors], axis)
-
-
-def split(x, indices_or_sections, axis=0):
-    """Split along axis, as numpy.split (a number of equal sections, or split points)."""
-    n = x.shape[_check_axis("split", axis, x.ndim)]
-    if isinstance(indices_or_sections, int):
-        if n % indices_or_sections:
-            raise ValueError(f"split: axis {axis} of length {n} does not divide into "
-                             f"{indices_or_sections} equal sections")
-        step = n // indices_or_sections
-        bounds = list(range(0, n + 1, step))
+def _hessian_product(func, inputs, v, create_graph, strict, fn):
+    xs, is_tuple = _as_tuple(inputs, "inputs", fn)
+    if v is None:
+        if len(xs) != 1 or xs[0].size != 1:
+            raise ValueError(f"{fn}: v can be None only when the input is a single element")
+        vs = (Tensor(np.ones(xs[0].shape, xs[0].dtype)),)
     else:
-        bounds = [0] + list(indices_or_sections) + [n]
-    prefix = (slice(None),) * (axis % x.ndim)
-    return [x[prefix + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:])]
+        vs = _check_v(v, xs, "inputs", fn)
+    with enable_grad():
+        xs = _prepare(xs, create_graph)
+        out = _scalar_output(func, xs, fn)
+        ones = Tensor(np.ones(out.shape, out.dtype))
+        gs = _grads([out], xs, [ones], True, strict, fn)
+        result = _grads(gs, xs, vs, create_graph, strict, fn, retain_graph=create_graph)
+    return _finish([out], create_graph)[0], _untuple(_finish(result, create_graph), is_tuple)
 
 
-def pad(x, pad_width, value=0.0):
-    """Constant padding with NumPy's pad_width: an int, (before, after), or one pair per axis."""
-    x = _tensor(x)
-    if x.ndim == 0:
-        return x  # no axis to pad
-    width = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
-    if (width < 0).any():
-        raise ValueError(f"pad: widths must be >= 0, got {pad_width}")
-    return Pad.apply(x, pad_width=tuple(map(tuple, width.tolist())), value=value)
+# ---- whole matrices --------------------------------------------------------------------
+
+def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
+             strategy="reverse-mode"):
+    """The Jacobian of func at inputs: entry [i][j] of shape outputs[i].shape + inputs[j].shape.
+
+    A Tensor when func has one input and one output; a tuple over inputs (or outputs) when
+    one side is a tuple; a tuple of tuples (outputs, then inputs) when both are.
+    strategy="reverse-mode" runs one backward pass per output element (cheap for a wide
+    Jacobian, few outputs); "forward-mode" one forward pass per input element (cheap for a
+    tall one, few inputs). `vectorize` is accepted for PyTorch's signature: the rows (or
+    columns) are computed one pass each either way.
+    """
+    if strategy not in ("reverse-mode", "forward-mode"):
+        raise ValueError(f"jacobian: strategy must be 'reverse-mode' or 'forward-mode', "
+                         f"got {strategy!r}")
+    xs, in_tuple = _as_tuple(inputs, "inputs", "jacobian")
+    if strategy == "forward-mode":
+        if create_graph:
+            raise ValueError("jacobian: strategy='forward-mode' does not support "
+                             "create_graph=True (forward-mode tangents carry no graph here)")
+        return _jacobian_forward(func, xs, in_tuple, strict)
+    with enable_grad():
+        xs = _prepare(xs, create_graph)
+        outs, out_tuple = _as_tuple(func(*xs), "outputs of func", "jacobian")
+        blocks = []  # blocks[i][j]: d outs[i] / d xs[j]
+        for i, o in enumerate(outs):
+            rows = [[] for _ in xs]
+            for k in range(o.size):
+                seed = np.zeros(o.size, o.dtype)
+                seed[k] = 1
+                gs = _grads([o], xs, [Tensor(seed.reshape(o.shape))], create_graph, strict,
+                            "jacobian")
+                for j, g in enumerate(gs):
+                    rows[j].append(g)
+            blocks.append([_stack_rows(rows[j], o.shape, x.shape, x.dtype, create_graph)
+                           for j, x in enumerate(xs)])
+    return _shape_blocks(blocks, in_tuple, out_tuple)
+
+
+def _stack_rows(rows, out_shape, in_shape, dtype, create_graph):
+    if not rows:
+        return Tensor(np.zeros(tuple(out_shape) + tuple(in_shape), dtype))
+    if create_graph:
+        return stack(rows).reshape(tuple(out_shape) + tuple(in_shape))
+    return Tensor(np.stack([r.data for r in rows]).reshape(tuple(out_shape) + tuple(in_shape)))
+
+
+def _shape_blocks(blocks, in_tuple, out_tuple):
+    if out_tuple and in_tuple:
+        return tuple(tuple(row) for row in blocks)
+    if out_tuple:
+        return tuple(row[0] for row in blocks)
+    if in_tuple:
+        return tuple(blocks[0])
+    return blocks[0][0]
+
+
+def _jacobian_forward(func, xs, in_tuple, strict):
+    columns = None  # columns[i][j]: list of J v for v = each element of xs[j]
+    out_tuple = False
+    for j, x in enumerate(xs):
+        for k in range(x.size):
+            vs = [Tensor(np.zeros(t.shape, t.dtype)) for t in xs]
+            vs[j].data.reshape(-1)[k] = 1
+            outs, tangents = jvp(func, tuple(xs), tuple(vs), strict=strict)
+            outs, out_tuple = (outs, True) if isinstance(outs, tuple) else ((outs,), False)
+            tangents = tangents if out_tuple else (tangents,)
+            if columns is None:
+                columns = [[[] for _ in xs] for _ in outs]
+                shapes = [o.shape for o in outs]
+            for i, t in enumerate(tangents):
+                columns[i][j].append(t.data)
+    if columns is None:  # every input is empty: one call to learn the outputs' shapes
+        outs = func(*xs)
+        out_tuple = isinstance(outs, tuple)
+        shapes = [o.shape for o in (outs if out_tuple else (outs,))]
+        columns = [[[] for _ in xs] for _ in shapes]
+    blocks = []
+    for i, shape in enumerate(shapes):
+        row = []
+        for j, x in enumerate(xs):
+            cols = columns[i][j]
+            mat = (np.stack(cols, axis=-1) if cols
+                   else np.zeros(tuple(shape) + (0,), x.dtype))
+            row.append(Tensor(mat.reshape(tuple(shape) + tuple(x.shape))))
+        blocks.append(row)
+    return _shape_blocks(blocks, in_tuple, out_tuple)
+
+
+def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
+            outer_jacobian_strategy="reverse-mode"):
+    """The Hessian of a scalar func: a Tensor of shape x.shape + x.shape for one input, a
+    tuple of tuples H[i][j] (shape inputs[i].shape + inputs[j].shape) for a tuple.
+
+    Reverse over reverse: the Jacobian of the gradient (built with create_graph).
+    """
+    if outer_jacobian_strategy != "reverse-mode":
+        raise ValueError("hessian: only outer_jacobian_strategy='reverse-mode' is supported")
+    xs, is_tuple = _as_tuple(inputs, "inputs", "hessian")
+
+    def gradient(*ys):
+        out = _scalar_output(func, ys, "hessian")
+        gs = _grads([out], ys, [Tensor(np.ones(out.shape, out.dtype))], True, strict, "hessian")
+        return tuple(gs)
+
+    blocks = jacobian(gradient, xs, create_graph=create_graph, strict=strict)
+    # jacobian of a tuple-valued function of a tuple: blocks[i][j] = d grad_i / d x_j
+    if is_tuple:
+        return blocks
+    return blocks[0][0]

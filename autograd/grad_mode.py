@@ -8,6 +8,7 @@ class _State(threading.local):
     enabled = True
     anomaly = False
     scope = ()  # stack of modules whose forward is running (read by the renderer)
+    dual = None  # the active forward_ad.dual_level, if any (Function.apply pushes tangents)
 
 
 state = _State()

@@ -57,7 +57,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
         single = fn
 
         def fn(*xs):
-            from .functional import concatenate
+            from .composites import concatenate
 
             return concatenate([o.reshape(-1) for o in single(*xs)])
 

@@ -49,7 +49,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_hooks", "_version", "name",
-                 "_retains_grad", "__weakref__")
+                 "_retains_grad", "_tangent", "__weakref__")
     __array_ufunc__ = None  # make `ndarray <op> Tensor` call the Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
@@ -395,16 +395,16 @@ class Tensor:
         return _relu(self)
 
     def leaky_relu(self, negative_slope=0.01):
-        return functional.leaky_relu(self, negative_slope)
+        return composites.leaky_relu(self, negative_slope)
 
     def elu(self, alpha=1.0):
-        return functional.elu(self, alpha)
+        return composites.elu(self, alpha)
 
     def gelu(self, approximate="none"):
-        return functional.gelu(self, approximate)
+        return composites.gelu(self, approximate)
 
     def softplus(self, beta=1.0, threshold=20.0):
-        return functional.softplus(self, beta, threshold)
+        return composites.softplus(self, beta, threshold)
 
     def clip(self, min=None, max=None):  # noqa: A002 -- NumPy's and PyTorch's argument names
         return Clip.apply(self, lo=min, hi=max)
@@ -419,7 +419,7 @@ class Tensor:
 
     def where(self, condition, other):
         """`self` where `condition`, else `other` (PyTorch's argument order)."""
-        return functional.where(condition, self, other)
+        return composites.where(condition, self, other)
 
     def astype(self, dtype):
         dtype = np.dtype(dtype)
@@ -444,13 +444,13 @@ class Tensor:
         return Sum.apply(self, axis=_axis(axis), keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        return functional.mean(self, axis, keepdims)
+        return composites.mean(self, axis, keepdims)
 
     def var(self, axis=None, keepdims=False, ddof=0):
-        return functional.var(self, axis, keepdims, ddof)
+        return composites.var(self, axis, keepdims, ddof)
 
     def std(self, axis=None, keepdims=False, ddof=0):
-        return functional.std(self, axis, keepdims, ddof)
+        return composites.std(self, axis, keepdims, ddof)
 
     def max(self, axis=None, keepdims=False):
         return Max.apply(self, axis=_axis(axis), keepdims=keepdims)
@@ -459,13 +459,13 @@ class Tensor:
         return Min.apply(self, axis=_axis(axis), keepdims=keepdims)
 
     def logsumexp(self, axis=None, keepdims=False):
-        return functional.logsumexp(self, axis, keepdims)
+        return composites.logsumexp(self, axis, keepdims)
 
     def softmax(self, axis=-1):
-        return functional.softmax(self, axis)
+        return composites.softmax(self, axis)
 
     def log_softmax(self, axis=-1):
-        return functional.log_softmax(self, axis)
+        return composites.log_softmax(self, axis)
 
     def argmax(self, axis=None, keepdims=False):
         return Tensor(np.argmax(self.data, axis=axis, keepdims=keepdims))
@@ -475,7 +475,7 @@ class Tensor:
 
     def norm(self):
         """The Euclidean (Frobenius) norm of all elements (gradient 0 at 0, as PyTorch)."""
-        return functional.norm(self)
+        return composites.norm(self)
 
     # ---- shape and movement ------------------------------------------------------------
 
@@ -556,7 +556,7 @@ class Tensor:
         return GetItem.apply(self, index=_index(index))
 
     def matmul(self, other):
-        return functional.matmul(self, other)
+        return composites.matmul(self, other)
 
     dot = matmul
 
@@ -648,4 +648,4 @@ def _index_part(p):
 
 
 function.Tensor = Tensor
-from . import functional  # noqa: E402  (composites use Tensor)
+from . import composites  # noqa: E402  (composites use Tensor)

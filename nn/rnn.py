@@ -10,7 +10,7 @@ import numpy as np
 
 import autograd  # noqa: F401  (used by the docstring examples)
 from autograd import Tensor
-from autograd.functional import concatenate, stack
+from autograd.composites import concatenate, stack
 
 from . import functional_rnn as R
 from . import init

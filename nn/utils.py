@@ -1,9 +1,9 @@
-"""Gradient clipping and flattening parameters into one vector."""
+"""Gradient clipping, flattening parameters into one vector, and checkpointing a Sequential."""
 import math
 
 import numpy as np
 
-from autograd import Tensor
+from autograd import Tensor, checkpoint
 
 
 def _grads(fn, parameters):
@@ -99,3 +99,30 @@ def vector_to_parameters(vec, parameters):
         p.data[...] = data[offset:offset + p.size].reshape(p.shape)
         p._version += 1
         offset += p.size
+
+
+def checkpoint_sequential(functions, segments, input, use_reentrant=None):  # noqa: A002 -- PyTorch's name
+    """Run the modules of `functions` (a Sequential or a list) in `segments` chunks, every
+    chunk but the last under autograd.checkpoint: only the chunks' boundary activations are
+    kept, the rest are recomputed in backward. Same result and gradients as functions(input).
+    """
+    del use_reentrant
+    modules = list(functions.children()) if hasattr(functions, "children") else list(functions)
+    if not isinstance(segments, int) or segments < 1:
+        raise ValueError(f"checkpoint_sequential: segments must be a positive int, got {segments!r}")
+    if not modules:
+        raise ValueError("checkpoint_sequential: got no modules to run")
+    size = -(-len(modules) // segments)
+    chunks = [modules[i:i + size] for i in range(0, len(modules), size)]
+    x = input
+    for k, chunk in enumerate(chunks):
+        def run(h, chunk=chunk):
+            for m in chunk:
+                h = m(h)
+            return h
+
+        if k == len(chunks) - 1:
+            return run(x)
+        params = [p for m in chunk for p in m.parameters() if p.requires_grad]
+        x = checkpoint(run, x, params=params)
+    return x

@@ -773,7 +773,8 @@ def test_textbook_example_through_grad():
 # ---- docstring examples ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("module", ["autograd.tensor", "autograd.engine", "autograd.function",
-                                    "autograd.gradcheck", "autograd.anomaly", "autograd.functional",
+                                    "autograd.gradcheck", "autograd.anomaly", "autograd.composites", "autograd.functional",
+                                    "autograd.forward_ad", "autograd.checkpointing",
                                     "autograd.grad_mode", "autograd.creation"])
 def test_docstring_examples_run(module):
     import doctest

@@ -1,7 +1,9 @@
-"""The array fast path of backward: every op's `vjp` against its Tensor `backward`, and 0-d results.
+"""One rule, two namespaces: every op's `vjp` on arrays (ARRAYS) against the same rule on
+Tensor ops (TENSORS, the create_graph path), and 0-d results.
 
 backward() without create_graph carries arrays and calls `Function.vjp` where an op has
-one; with create_graph it calls `backward` on Tensors. Both must give the same gradients.
+one; with create_graph it calls `backward`, which for a rule written once runs that rule on
+recorded Tensor ops. Both must give the same gradients.
 """
 import numpy as np
 import pytest
@@ -129,3 +131,28 @@ def test_a_neuron_level_graph_matches_the_batched_graph():
     ((B2 @ (B1 @ Tensor(x.reshape(3, 1))).relu()).tanh()).sum().backward()
     np.testing.assert_allclose([[w.grad.item() for w in row] for row in w1], B1.grad.data, rtol=1e-12)
     np.testing.assert_allclose([[w.grad.item() for w in row] for row in w2], B2.grad.data, rtol=1e-12)
+
+
+def test_a_rule_written_once_runs_on_arrays_and_on_tensors():
+    from autograd.namespaces import ARRAYS
+
+    seen = []
+
+    class Cube(ag.Function):
+        name = "cube"
+
+        def forward(self, x):
+            return x ** 3
+
+        def vjp(self, grad, out, on=ARRAYS):
+            seen.append(on.graph)
+            x = on.value(self.inputs[0])
+            return (grad * 3 * x * x,)
+
+    x = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    (g,) = ag.grad([Cube.apply(x).sum()], [x])
+    assert seen == [False] and isinstance(g.data, np.ndarray)
+    (g2,) = ag.grad([Cube.apply(x).sum()], [x], create_graph=True)
+    assert seen == [False, True] and g2.requires_grad
+    (h,) = ag.grad([g2.sum()], [x])
+    np.testing.assert_allclose(h.data, 6 * x.data)

@@ -1,4 +1,4 @@
-"""The primitive ops: each a `Function` with its forward and its vector-Jacobian rule side by side."""
+"""The primitive ops: each a `Function` with its forward, vector-Jacobian (vjp) and Jacobian-vector (jvp) rules side by side."""
 from .elementwise import (Abs, Add, Cast, Clip, Cos, Div, Erf, Exp, Log, Log1p, Maximum,
                           Minimum, Mul, Neg, Pow, PowScalar, Relu, Sigmoid, Sin, Sqrt, Sub,
                           Tanh, Where)

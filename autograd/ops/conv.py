@@ -19,6 +19,7 @@ import itertools
 import numpy as np
 
 from ..function import Function
+from ..namespaces import ARRAYS
 
 
 # ---- geometry (plain NumPy helpers) -----------------------------------------------------
@@ -170,6 +171,29 @@ def fold_array(cols, shape, kernel_size, stride, padding, dilation, layout="ncko
     return x
 
 
+# ---- the adjoint pairs, on a rule's namespace (autograd.namespaces) ----------------------
+# Each rule below is one line: dx = fold(grad), dx = unfold(grad), ... These run that line on
+# arrays (the fast path) or as the recorded op (create_graph).
+
+def _unfold_on(on, g, geometry):
+    return Unfold.apply(g, **geometry) if on.graph else unfold_array(g, **geometry)
+
+
+def _fold_on(on, g, shape, geometry):
+    return Fold.apply(g, shape=shape, **geometry) if on.graph else fold_array(g, shape, **geometry)
+
+
+def _gather_on(on, g, index, geometry):
+    return (WindowGather.apply(g, index=index, **geometry) if on.graph
+            else _gather(g, index, **geometry))
+
+
+def _scatter_on(on, g, index, shape, order, geometry):
+    if on.graph:
+        return WindowScatter.apply(g, index=index, shape=shape, order=order, **geometry)
+    return _scatter(g, index, shape, order=order, **geometry)
+
+
 # ---- im2col / col2im ---------------------------------------------------------------------
 
 class Unfold(Function):
@@ -186,11 +210,11 @@ class Unfold(Function):
                              dilation=dilation, layout=layout)
         return unfold_array(x, **self.geometry)
 
-    def backward(self, grad, out):
-        return (Fold.apply(grad, shape=self.in_shape, **self.geometry),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (_fold_on(on, grad, self.in_shape, self.geometry),)
 
-    def vjp(self, grad, out):
-        return (fold_array(grad, self.in_shape, **self.geometry),)
+    def jvp(self, tangents, out):
+        return unfold_array(tangents[0], **self.geometry)
 
 
 class Fold(Function):
@@ -206,11 +230,11 @@ class Fold(Function):
                              dilation=dilation, layout=layout)
         return fold_array(cols, shape, **self.geometry)
 
-    def backward(self, grad, out):
-        return (Unfold.apply(grad, **self.geometry),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (_unfold_on(on, grad, self.geometry),)
 
-    def vjp(self, grad, out):
-        return (unfold_array(grad, **self.geometry),)
+    def jvp(self, tangents, out):
+        return fold_array(tangents[0], np.shape(out.data), **self.geometry)
 
 
 # ---- one element per window: max pooling ----------------------------------------------------
@@ -300,12 +324,11 @@ class WindowGather(Function):
                              dilation=dilation)
         return _gather(x, index, **self.geometry)
 
-    def backward(self, grad, out):
-        return (WindowScatter.apply(grad, index=self.index, shape=self.in_shape, order=self.order,
-                                    **self.geometry),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (_scatter_on(on, grad, self.index, self.in_shape, self.order, self.geometry),)
 
-    def vjp(self, grad, out):
-        return (_scatter(grad, self.index, self.in_shape, order=self.order, **self.geometry),)
+    def jvp(self, tangents, out):
+        return _gather(tangents[0], self.index, **self.geometry)
 
 
 class WindowScatter(Function):
@@ -320,11 +343,11 @@ class WindowScatter(Function):
                              dilation=dilation)
         return _scatter(g, index, shape, order=order, **self.geometry)
 
-    def backward(self, grad, out):
-        return (WindowGather.apply(grad, index=self.index, **self.geometry),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (_gather_on(on, grad, self.index, self.geometry),)
 
-    def vjp(self, grad, out):
-        return (_gather(grad, self.index, **self.geometry),)
+    def jvp(self, tangents, out):
+        return _scatter(tangents[0], self.index, np.shape(out.data), **self.geometry)
 
 
 class MaxPool(WindowGather):

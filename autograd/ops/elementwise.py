@@ -3,7 +3,8 @@ import math
 
 import numpy as np
 
-from ..function import Function, value
+from ..function import Function
+from ..namespaces import ARRAYS
 
 
 def _const(array):
@@ -11,6 +12,13 @@ def _const(array):
     from ..tensor import Tensor
 
     return Tensor(array)
+
+
+def _plus(a, b):
+    """a + b where None stands for a zero tangent (None + None is None)."""
+    if a is None:
+        return b
+    return a if b is None else a + b
 
 
 # ---- arithmetic -----------------------------------------------------------------------
@@ -24,11 +32,11 @@ class Add(Function):
     def forward(self, a, b):
         return a + b
 
-    def backward(self, grad, out):
+    def vjp(self, grad, out, on=ARRAYS):
         return grad, grad
 
-    def vjp(self, grad, out):
-        return grad, grad
+    def jvp(self, tangents, out):
+        return _plus(*tangents)
 
 
 class Sub(Function):
@@ -41,11 +49,12 @@ class Sub(Function):
     def forward(self, a, b):
         return a - b
 
-    def backward(self, grad, out):
+    def vjp(self, grad, out, on=ARRAYS):
         return grad, (-grad if self.needs[1] else None)
 
-    def vjp(self, grad, out):
-        return grad, (-grad if self.needs[1] else None)
+    def jvp(self, tangents, out):
+        ta, tb = tangents
+        return _plus(ta, None if tb is None else -tb)
 
 
 class Mul(Function):
@@ -56,15 +65,14 @@ class Mul(Function):
     def forward(self, a, b):
         return a * b
 
-    def backward(self, grad, out):
+    def vjp(self, grad, out, on=ARRAYS):
         a, b = self.inputs
-        return (grad * b if self.needs[0] else None,
-                grad * a if self.needs[1] else None)
+        return (grad * on.value(b) if self.needs[0] else None,
+                grad * on.value(a) if self.needs[1] else None)
 
-    def vjp(self, grad, out):
-        a, b = self.inputs
-        return (grad * value(b.data) if self.needs[0] else None,
-                grad * value(a.data) if self.needs[1] else None)
+    def jvp(self, tangents, out):
+        (ta, tb), (a, b) = tangents, self.inputs
+        return _plus(None if ta is None else ta * b.data, None if tb is None else a.data * tb)
 
 
 class Div(Function):
@@ -75,16 +83,15 @@ class Div(Function):
     def forward(self, a, b):
         return a / b
 
-    def backward(self, grad, out):
-        a, b = self.inputs
-        ga = grad / b if self.needs[0] else None
-        gb = -grad * a / (b * b) if self.needs[1] else None
-        return ga, gb
-
-    def vjp(self, grad, out):
-        a, b = value(self.inputs[0].data), value(self.inputs[1].data)
+    def vjp(self, grad, out, on=ARRAYS):
+        a, b = on.value(self.inputs[0]), on.value(self.inputs[1])
         return (grad / b if self.needs[0] else None,
                 -grad * a / (b * b) if self.needs[1] else None)
+
+    def jvp(self, tangents, out):
+        (ta, tb), b = tangents, self.inputs[1].data
+        # d(a/b) = (da - db * a/b) / b
+        return _plus(ta, None if tb is None else -tb * out.data) / b
 
 
 class Neg(Function):
@@ -96,11 +103,11 @@ class Neg(Function):
     def forward(self, x):
         return -x
 
-    def backward(self, grad, out):
+    def vjp(self, grad, out, on=ARRAYS):
         return (-grad,)
 
-    def vjp(self, grad, out):
-        return (-grad,)
+    def jvp(self, tangents, out):
+        return -tangents[0]
 
 
 class PowScalar(Function):
@@ -112,23 +119,22 @@ class PowScalar(Function):
         self.exponent = exponent
         return x ** exponent
 
-    def backward(self, grad, out):
-        (x,) = self.inputs
-        p = self.exponent
+    def vjp(self, grad, out, on=ARRAYS):
+        x, p = on.value(self.inputs[0]), self.exponent
         if p == 0:
             # NOTE: x^0 = 1 is flat everywhere, x = 0 included (0 * x^-1 would be NaN there).
-            return (_const(np.zeros(x.shape, grad.dtype)),)
+            return (on.zeros(self.inputs[0].shape, grad.dtype),)
         if p == 2:
             return (grad * 2 * x,)
         return (grad * p * x ** (p - 1),)
 
-    def vjp(self, grad, out):
+    def jvp(self, tangents, out):
         x, p = self.inputs[0].data, self.exponent
         if p == 0:
-            return (np.zeros(x.shape, grad.dtype),)
+            return None
         if p == 2:
-            return (grad * 2 * x,)
-        return (grad * p * x ** (p - 1),)
+            return tangents[0] * 2 * x
+        return tangents[0] * p * x ** (p - 1)
 
 
 class Pow(Function):
@@ -156,6 +162,18 @@ class Pow(Function):
             gb = Where.apply(zero, _const(np.zeros((), out.data.dtype)), grad * out * safe_a.log())
         return ga, gb
 
+    def jvp(self, tangents, out):
+        (ta, tb), a, b = tangents, self.inputs[0].data, self.inputs[1].data
+        da = db = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ta is not None:
+                # NOTE: the flat points of the vjp: b == 0 (flat in a), a == 0 with b >= 0.
+                da = np.where(b == 0, 0, ta * b * a ** (b - 1))
+            if tb is not None:
+                zero = (a == 0) & (b >= 0)
+                db = np.where(zero, 0, tb * out.data * np.log(np.where(zero, 1, a)))
+        return _plus(da, db)
+
 
 # ---- transcendental and activation ------------------------------------------------------
 
@@ -169,11 +187,11 @@ class Exp(Function):
     def forward(self, x):
         return np.exp(x)
 
-    def backward(self, grad, out):
-        return (grad * out,)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (grad * on.data(out),)
 
-    def vjp(self, grad, out):
-        return (grad * out.data,)
+    def jvp(self, tangents, out):
+        return tangents[0] * out.data
 
 
 class Log(Function):
@@ -184,11 +202,11 @@ class Log(Function):
     def forward(self, x):
         return np.log(x)
 
-    def backward(self, grad, out):
-        return (grad / self.inputs[0],)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (grad / on.data(self.inputs[0]),)
 
-    def vjp(self, grad, out):
-        return (grad / self.inputs[0].data,)
+    def jvp(self, tangents, out):
+        return tangents[0] / self.inputs[0].data
 
 
 class Log1p(Function):
@@ -201,6 +219,9 @@ class Log1p(Function):
 
     def backward(self, grad, out):
         return (grad / (self.inputs[0] + 1),)
+
+    def jvp(self, tangents, out):
+        return tangents[0] / (self.inputs[0].data + 1)
 
 
 class Sqrt(Function):
@@ -216,6 +237,9 @@ class Sqrt(Function):
     def backward(self, grad, out):
         return (grad / (out * 2),)
 
+    def jvp(self, tangents, out):
+        return tangents[0] / (out.data * 2)
+
 
 class Abs(Function):
     """|x|;  dx = grad * sign(x)   # NOTE: subgradient 0 at x = 0, as PyTorch"""
@@ -229,6 +253,9 @@ class Abs(Function):
     def backward(self, grad, out):
         return (grad * _const(self.sign),)
 
+    def jvp(self, tangents, out):
+        return tangents[0] * self.sign
+
 
 class Sin(Function):
     """sin(x);  dx = grad * cos(x)"""
@@ -240,6 +267,9 @@ class Sin(Function):
 
     def backward(self, grad, out):
         return (grad * self.inputs[0].cos(),)
+
+    def jvp(self, tangents, out):
+        return tangents[0] * np.cos(self.inputs[0].data)
 
 
 class Cos(Function):
@@ -253,6 +283,9 @@ class Cos(Function):
     def backward(self, grad, out):
         return (-grad * self.inputs[0].sin(),)
 
+    def jvp(self, tangents, out):
+        return -tangents[0] * np.sin(self.inputs[0].data)
+
 
 class Tanh(Function):
     """tanh(x);  dx = grad * (1 - tanh(x)^2)"""
@@ -264,12 +297,13 @@ class Tanh(Function):
     def forward(self, x):
         return np.tanh(x)
 
-    def backward(self, grad, out):
-        return (grad * (1 - out * out),)
-
-    def vjp(self, grad, out):
-        y = out.data
+    def vjp(self, grad, out, on=ARRAYS):
+        y = on.data(out)
         return (grad * (1 - y * y),)
+
+    def jvp(self, tangents, out):
+        y = out.data
+        return tangents[0] * (1 - y * y)
 
 
 class Sigmoid(Function):
@@ -286,12 +320,13 @@ class Sigmoid(Function):
         e = np.exp(-np.abs(x))
         return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
-    def backward(self, grad, out):
-        return (grad * out * (1 - out),)
-
-    def vjp(self, grad, out):
-        s = out.data
+    def vjp(self, grad, out, on=ARRAYS):
+        s = on.data(out)
         return (grad * s * (1 - s),)
+
+    def jvp(self, tangents, out):
+        s = out.data
+        return tangents[0] * s * (1 - s)
 
 
 class Relu(Function):
@@ -311,11 +346,11 @@ class Relu(Function):
             return x if x > 0 else abs(x * 0)  # keeps the dtype and NaN; abs turns -0.0 into 0.0
         return np.maximum(x, 0)
 
-    def backward(self, grad, out):
-        return (grad * _const(out.data > 0),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (grad * (out.data > 0),)  # a mask: an array, or a constant under create_graph
 
-    def vjp(self, grad, out):
-        return (grad * (out.data > 0),)
+    def jvp(self, tangents, out):
+        return tangents[0] * (out.data > 0)
 
 
 _erf = np.frompyfunc(math.erf, 1, 1)
@@ -335,6 +370,10 @@ class Erf(Function):
         x = self.inputs[0]
         return (grad * (2 / math.sqrt(math.pi)) * (-(x * x)).exp(),)
 
+    def jvp(self, tangents, out):
+        x = self.inputs[0].data
+        return tangents[0] * (2 / math.sqrt(math.pi)) * np.exp(-(x * x))
+
 
 # ---- selection -------------------------------------------------------------------------
 
@@ -352,6 +391,11 @@ class Maximum(Function):
         return (grad * _const(wa) if self.needs[0] else None,
                 grad * _const(1 - wa) if self.needs[1] else None)
 
+    def jvp(self, tangents, out):
+        ta, tb = tangents
+        wa = self.wins
+        return _plus(None if ta is None else ta * wa, None if tb is None else tb * (1 - wa))
+
 
 class Minimum(Function):
     """min(a, b);  da = grad * [a < b], db = grad * [b < a]   # NOTE: ties split 1/2"""
@@ -366,6 +410,11 @@ class Minimum(Function):
         wa = self.wins.astype(grad.dtype, copy=False)
         return (grad * _const(wa) if self.needs[0] else None,
                 grad * _const(1 - wa) if self.needs[1] else None)
+
+    def jvp(self, tangents, out):
+        ta, tb = tangents
+        wa = self.wins
+        return _plus(None if ta is None else ta * wa, None if tb is None else tb * (1 - wa))
 
 
 class Where(Function):
@@ -387,6 +436,11 @@ class Where(Function):
                 Where.apply(c, grad, zero) if self.needs[1] else None,
                 Where.apply(c, zero, grad) if self.needs[2] else None)
 
+    def jvp(self, tangents, out):
+        _, ta, tb = tangents
+        zero = np.zeros((), out.data.dtype)
+        return np.where(self.cond, zero if ta is None else ta, zero if tb is None else tb)
+
 
 class Clip(Function):
     """clip(x, lo, hi);  dx = grad * [lo <= x <= hi]"""
@@ -405,6 +459,9 @@ class Clip(Function):
     def backward(self, grad, out):
         return (grad * _const(self.inside),)
 
+    def jvp(self, tangents, out):
+        return tangents[0] * self.inside
+
 
 class Cast(Function):
     """x.astype(dtype);  dx = grad.astype(x.dtype)"""
@@ -418,3 +475,6 @@ class Cast(Function):
 
     def backward(self, grad, out):
         return (Cast.apply(grad, dtype=self.in_dtype),)
+
+    def jvp(self, tangents, out):
+        return tangents[0]  # Function.apply casts it to the output's dtype

@@ -6,15 +6,7 @@ composites remain the reference (tests/test_fused_ops.py checks one against the 
 import numpy as np
 
 from ..function import Function
-from .linalg import MatMul
-from .movement import Reshape, Transpose
-
-
-def _rows(t, n):
-    """`t` as a 2-D Tensor (rows, n): leading axes flattened (a Reshape only when needed)."""
-    if t.data.ndim == 2:
-        return t
-    return Reshape.apply(t, shape=(-1, n))
+from ..namespaces import ARRAYS
 
 
 class Linear(Function):
@@ -35,32 +27,27 @@ class Linear(Function):
                 out = out + b
         return out
 
-    def backward(self, grad, out):
-        x, w = self.inputs[0], self.inputs[1]
-        n_out, n_in = w.data.shape
-        g2 = _rows(grad, n_out)
-        gx = gw = gb = None
-        if self.needs[0]:
-            gx = MatMul.apply(g2, w)
-            if gx.data.shape != x.data.shape:
-                gx = Reshape.apply(gx, shape=x.data.shape)
-        if self.needs[1]:
-            gw = MatMul.apply(Transpose.apply(g2, axes=(1, 0)), _rows(x, n_in))
+    def vjp(self, grad, out, on=ARRAYS):
+        x, w = on.data(self.inputs[0]), on.data(self.inputs[1])
+        n_out, n_in = self.inputs[1].shape
+        g2 = on.reshape(grad, (-1, n_out))
+        gx = on.reshape(g2 @ w, self.inputs[0].shape) if self.needs[0] else None
+        gw = on.mT(g2) @ on.reshape(x, (-1, n_in)) if self.needs[1] else None
         if len(self.inputs) == 3:
             # The bias was broadcast over the rows: the engine sums its gradient back (SumTo),
             # which the step-by-step renderer shows as such.
             return gx, gw, (grad if self.needs[2] else None)
         return gx, gw
 
-    def vjp(self, grad, out):
+    def jvp(self, tangents, out):
         x, w = self.inputs[0].data, self.inputs[1].data
-        n_out, n_in = w.shape
-        g2 = grad.reshape(-1, n_out)
-        gx = (g2 @ w).reshape(x.shape) if self.needs[0] else None
-        gw = g2.T @ x.reshape(-1, n_in) if self.needs[1] else None
-        if len(self.inputs) == 3:
-            return gx, gw, (grad if self.needs[2] else None)
-        return gx, gw
+        tx, tw = tangents[0], tangents[1]
+        t = None if tx is None else np.matmul(tx, w.T)
+        if tw is not None:
+            t = np.matmul(x, tw.T) if t is None else t + np.matmul(x, tw.T)
+        if len(tangents) == 3 and tangents[2] is not None:
+            t = tangents[2] if t is None else t + tangents[2]
+        return t
 
 
 class CrossEntropy(Function):
@@ -94,20 +81,27 @@ class CrossEntropy(Function):
             return np.asarray(losses.sum(), dtype=x.dtype)
         return losses
 
-    def backward(self, grad, out):
-        # A rule differentiable in x, for create_graph.
-        from ..functional import softmax
-        from ..tensor import Tensor
+    def vjp(self, grad, out, on=ARRAYS):
+        # NOTE: on arrays, softmax(x) is the forward's saved probabilities; recorded
+        # (create_graph), it is recomputed from x with Tensor ops so that it can be
+        # differentiated again.
+        if on.graph:
+            from ..composites import softmax
 
-        onehot = np.zeros_like(self.probs)
+            probs = softmax(self.inputs[0], axis=1)
+        else:
+            probs = self.probs
+        onehot = np.zeros(self.probs.shape, self.probs.dtype)
         onehot[np.arange(len(onehot)), self.target] = 1
-        return ((softmax(self.inputs[0], axis=1) - Tensor(onehot)) * self._scale(grad),)
+        return ((probs - on.const(onehot)) * self._scale(grad),)
 
-    def vjp(self, grad, out):
-        d = self.probs.copy()
-        d[np.arange(len(d)), self.target] -= 1
-        d *= self._scale(grad)
-        return (d,)
+    def jvp(self, tangents, out):
+        # d loss_i = sum_c p_ic dx_ic - dx[i, t_i]
+        t = tangents[0]
+        d = (self.probs * t).sum(axis=1) - t[np.arange(len(t)), self.target]
+        if self.reduction == "mean":
+            return d.mean()
+        return d.sum() if self.reduction == "sum" else d
 
     def _scale(self, grad):
         """d loss_i / d out, shaped to scale the rows: (N, 1) for 'none', a scalar otherwise."""

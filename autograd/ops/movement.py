@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..function import Function
+from ..namespaces import ARRAYS
 
 
 class Reshape(Function):
@@ -14,11 +15,11 @@ class Reshape(Function):
         self.in_shape = x.shape
         return x.reshape(shape)
 
-    def backward(self, grad, out):
-        return (grad.reshape(self.in_shape),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (on.reshape(grad, self.in_shape),)
 
-    def vjp(self, grad, out):
-        return (np.reshape(grad, self.in_shape),)
+    def jvp(self, tangents, out):
+        return np.reshape(tangents[0], np.shape(out.data))
 
 
 class Transpose(Function):
@@ -31,11 +32,11 @@ class Transpose(Function):
         self.axes = axes
         return x.transpose(axes)
 
-    def backward(self, grad, out):
-        return (Transpose.apply(grad, axes=tuple(np.argsort(self.axes))),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (on.transpose(grad, np.argsort(self.axes)),)
 
-    def vjp(self, grad, out):
-        return (np.transpose(grad, np.argsort(self.axes)),)
+    def jvp(self, tangents, out):
+        return np.transpose(tangents[0], self.axes)
 
 
 def _is_basic(index):
@@ -58,6 +59,9 @@ class GetItem(Function):
 
     def backward(self, grad, out):
         return (ScatterAdd.apply(grad, index=self.index, shape=self.in_shape),)
+
+    def jvp(self, tangents, out):
+        return tangents[0][self.index]
 
 
 class ScatterAdd(Function):
@@ -87,6 +91,9 @@ class ScatterAdd(Function):
 
     def backward(self, grad, out):
         return (GetItem.apply(grad, index=self.index),)
+
+    def jvp(self, tangents, out):
+        return ScatterAdd().forward(tangents[0], self.index, np.shape(out.data))
 
 
 def _add_rows(flat, sorted_idx, sorted_rows):
@@ -119,6 +126,11 @@ class Concatenate(Function):
             start += size
         return tuple(grads)
 
+    def jvp(self, tangents, out):
+        parts = [np.zeros(t.shape, out.data.dtype) if d is None else d
+                 for t, d in zip(self.inputs, tangents)]
+        return np.concatenate(parts, axis=self.axis)
+
 
 class Pad(Function):
     """pad(x, pad_width, value);  dx = grad with the padding cut off"""
@@ -132,3 +144,8 @@ class Pad(Function):
 
     def backward(self, grad, out):
         return (GetItem.apply(grad, index=self.index),)
+
+    def jvp(self, tangents, out):
+        padded = np.zeros(np.shape(out.data), out.data.dtype)  # the pad value is a constant
+        padded[self.index] = tangents[0]
+        return padded

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..function import Function
+from ..namespaces import ARRAYS, sum_to  # noqa: F401  (sum_to: the one place broadcasting is undone)
 
 
 def _keepdims_shape(shape, axis):
@@ -25,15 +26,13 @@ class Sum(Function):
         self.keepdims = keepdims
         return np.sum(x, axis=axis, keepdims=keepdims)
 
-    def backward(self, grad, out):
+    def vjp(self, grad, out, on=ARRAYS):
         if not self.keepdims:
-            grad = grad.reshape(_keepdims_shape(self.in_shape, self.axis))
-        return (BroadcastTo.apply(grad, shape=self.in_shape),)
+            grad = on.reshape(grad, _keepdims_shape(self.in_shape, self.axis))
+        return (on.broadcast_to(grad, self.in_shape),)
 
-    def vjp(self, grad, out):
-        if not self.keepdims:
-            grad = np.reshape(grad, _keepdims_shape(self.in_shape, self.axis))
-        return (np.broadcast_to(grad, self.in_shape),)
+    def jvp(self, tangents, out):
+        return np.sum(tangents[0], axis=self.axis, keepdims=self.keepdims)
 
 
 class _Extremum(Function):
@@ -68,6 +67,11 @@ class _Extremum(Function):
         grad = grad.reshape(_keepdims_shape(self.in_shape, self.axis))
         return (grad * Tensor(share.astype(grad.dtype, copy=False)),)
 
+    def jvp(self, tangents, out):
+        hit = self.hit
+        share = hit / hit.sum(axis=self.axis, keepdims=True)
+        return np.sum(tangents[0] * share, axis=self.axis, keepdims=self.keepdims)
+
 
 class Max(_Extremum):
     name = "max"
@@ -92,17 +96,8 @@ class SumTo(Function):
     def backward(self, grad, out):
         return (BroadcastTo.apply(grad, shape=self.in_shape),)
 
-
-def sum_to(array, shape):
-    """Sum `array` over the axes NumPy broadcasting added or stretched to reach its shape."""
-    lead = array.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, n in enumerate(shape) if n == 1 and array.shape[i + lead] != 1)
-    if axes:
-        array = array.sum(axis=axes, keepdims=True)
-    if lead:
-        array = array.reshape(shape)
-    return array
+    def jvp(self, tangents, out):
+        return sum_to(tangents[0], np.shape(out.data))
 
 
 class BroadcastTo(Function):
@@ -115,8 +110,8 @@ class BroadcastTo(Function):
         self.in_shape = x.shape
         return np.broadcast_to(x, shape)
 
-    def backward(self, grad, out):
-        return (SumTo.apply(grad, shape=self.in_shape),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (on.sum_to(grad, self.in_shape),)
 
-    def vjp(self, grad, out):
-        return (sum_to(grad, self.in_shape),)
+    def jvp(self, tangents, out):
+        return tangents[0]  # Function.apply broadcasts it to the output's shape

@@ -40,8 +40,14 @@ def _replay(fn, grad, steps, **params):
     return tuple(next(grads) if need else None for need in fn.needs)
 
 
+def _zeros_for(tangents, inputs):
+    """The tangents with None (zero) replaced by zeros, for rules that add every term."""
+    return [np.zeros(np.shape(t.data), t.data.dtype) if d is None else d
+            for t, d in zip(inputs, tangents)]
+
+
 def _stack(rows):
-    from ..functional import stack
+    from ..composites import stack
 
     return stack(rows)
 
@@ -103,6 +109,28 @@ class RNNLayer(_Recurrence):
                 _w_hh_grad(d_pre, hs, h0.data) if self.needs[1] else None,
                 dh if self.needs[2] else None)
 
+    def jvp(self, tangents, out):
+        # d pre_t = d xproj_t + d h_{t-1} W_hh^T + h_{t-1} d W_hh^T, d h_t = act'(pre_t) d pre_t
+        (_, w_hh, h0), hs = self.inputs, out.data
+        tx, tw, th = tangents
+        w_t = w_hh.data.T
+        dh = None if th is None else np.asarray(th)
+        h_prev = h0.data
+        douts = np.empty_like(hs)
+        for t in range(hs.shape[0]):
+            d = douts[t]
+            d[...] = 0 if tx is None else tx[t]
+            if dh is not None:
+                d += dh @ w_t
+            if tw is not None:
+                d += h_prev @ tw.T
+            if self.nonlinearity == "tanh":
+                d *= 1 - hs[t] * hs[t]
+            else:
+                d *= hs[t] > 0
+            dh, h_prev = d, hs[t]
+        return douts
+
 
 def _w_hh_grad(d_pre, hs, h0):
     """d W_hh = sum_t d pre_t^T h_{t-1}, as ONE matmul over all steps."""
@@ -115,7 +143,7 @@ def _w_hh_grad(d_pre, hs, h0):
 
 def lstm_steps(xproj, w_hh, h0, c0):
     """Tensor-op form of LSTMLayer: out[t] = [h_t, c_t] along the last axis."""
-    from ..functional import concatenate
+    from ..composites import concatenate
 
     hidden = h0.shape[-1]
     h, c, outs = h0, c0, []
@@ -213,6 +241,31 @@ class LSTMLayer(_Recurrence):
                 dh if self.needs[2] else None,
                 dc if self.needs[3] else None)
 
+    def jvp(self, tangents, out):
+        # d gates = d xproj_t + d h_{t-1} W_hh^T + h_{t-1} d W_hh^T; through each gate's
+        # activation, then d c_t = df c_{t-1} + f dc_{t-1} + di g + i dg and
+        # d h_t = do tanh(c_t) + o (1 - tanh^2 c_t) dc_t.
+        tx, tw, th, tc = _zeros_for(tangents, self.inputs)
+        hc, acts, tanh_c = out.data, self.acts, self.tanh_c
+        steps, batch, four_h = acts.shape
+        hidden = four_h // 4
+        w_t = self.inputs[1].data.T
+        a4 = acts.reshape(steps, batch, 4, hidden)
+        slope = a4 * (1 - a4)  # sigmoid' for i, f, o
+        slope[:, :, 2] = 1 - a4[:, :, 2] * a4[:, :, 2]  # tanh' for g
+        dh, dc = th, tc
+        h_prev, c_prev = self.inputs[2].data, self.inputs[3].data
+        douts = np.empty_like(hc)
+        for t in range(steps):
+            dg = tx[t] + dh @ w_t + h_prev @ tw.T
+            dg = dg.reshape(batch, 4, hidden) * slope[t]
+            i, f, g, o = a4[t, :, 0], a4[t, :, 1], a4[t, :, 2], a4[t, :, 3]
+            dc = dg[:, 1] * c_prev + f * dc + dg[:, 0] * g + i * dg[:, 2]
+            dh = dg[:, 3] * tanh_c[t] + o * (1 - tanh_c[t] * tanh_c[t]) * dc
+            douts[t, :, :hidden], douts[t, :, hidden:] = dh, dc
+            h_prev, c_prev = hc[t, :, :hidden], hc[t, :, hidden:]
+        return douts
+
 
 # ---- GRU -------------------------------------------------------------------------------
 
@@ -299,3 +352,24 @@ class GRULayer(_Recurrence):
                 _w_hh_grad(d_h, hs, h0.data) if self.needs[1] else None,
                 d_h.sum(axis=(0, 1)) if self.needs[2] else None,
                 dh if self.needs[3] else None)
+
+    def jvp(self, tangents, out):
+        # d gh = d h_{t-1} W_hh^T + h_{t-1} d W_hh^T + d b_hh; dr, dz through the sigmoids;
+        # dn = (dx_n + dr gh_n + r d gh_n)(1 - n^2); dh = dz (h_{t-1} - n) + (1 - z) dn + z dh_{t-1}
+        tx, tw, tb, th = _zeros_for(tangents, self.inputs)
+        hs, acts, gh_n = out.data, self.acts, self.gh_n
+        steps, batch, three_h = acts.shape
+        hidden = three_h // 3
+        w_t = self.inputs[1].data.T
+        dh, h_prev = th, self.inputs[3].data
+        douts = np.empty_like(hs)
+        for t in range(steps):
+            r, z, n = acts[t, :, :hidden], acts[t, :, hidden:2 * hidden], acts[t, :, 2 * hidden:]
+            dgh = dh @ w_t + h_prev @ tw.T + tb
+            dr = (tx[t, :, :hidden] + dgh[:, :hidden]) * r * (1 - r)
+            dz = (tx[t, :, hidden:2 * hidden] + dgh[:, hidden:2 * hidden]) * z * (1 - z)
+            dn = (tx[t, :, 2 * hidden:] + dr * gh_n[t] + r * dgh[:, 2 * hidden:]) * (1 - n * n)
+            dh = dz * (h_prev - n) + (1 - z) * dn + z * dh
+            douts[t] = dh
+            h_prev = hs[t]
+        return douts

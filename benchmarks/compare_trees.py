@@ -1,0 +1,116 @@
+"""Time the engine of two checkouts in ONE process, alternating: compare_trees.py A B [rounds].
+
+For before/after figures of a change to autograd's hot paths on a busy machine, where two
+runs of benchmarks/run.py a minute apart differ by more than the change. Each checkout's
+`autograd/` package is copied under its own name (its imports are relative), both are
+loaded side by side, and five engine-only workloads (nn is not loaded: it imports
+`autograd` by name) run in alternating rounds, in both orders (A first, then B first) so
+that an order bias cancels. Reported: the median per-round ratio B/A of each order and
+their geometric mean.
+"""
+import gc
+import importlib
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = "1"
+
+import numpy as np  # noqa: E402
+
+
+def _load(tree, name, where):
+    shutil.copytree(os.path.join(tree, "autograd"), os.path.join(where, name))
+    return importlib.import_module(name)
+
+
+def workloads(ag):
+    T, ops = ag.Tensor, ag.ops
+    rng = np.random.default_rng(0)
+    x4 = rng.standard_normal(4).astype(np.float32)
+
+    def chain():  # op_overhead's chain: mul, add, tanh in turn on a (4,) tensor
+        h = x = T(x4, requires_grad=True)
+        for i in range(3000):
+            h = h * 1.0001 if i % 3 == 0 else (h + 0.001 if i % 3 == 1 else h.tanh())
+        h.sum().backward()
+
+    def scalar():  # 0-d ops, as scalar_mlp's neurons
+        ws = [T(np.float32(0.1 * i), requires_grad=True) for i in range(30)]
+        acc = T(np.float32(0.0))
+        for _ in range(20):
+            for w in ws:
+                acc = (acc + w * 0.5).tanh()
+        acc.backward()
+
+    X = rng.standard_normal((128, 784)).astype(np.float32)
+    y = rng.integers(0, 10, 128)
+    W = [T(rng.standard_normal(s).astype(np.float32) * 0.05, requires_grad=True)
+         for s in [(256, 784), (256,), (128, 256), (128,), (10, 128), (10,)]]
+
+    def mlp():  # mlp_step's shapes: Linear, ReLU, cross-entropy
+        h = ops.Linear.apply(T(X), W[0], W[1]).relu()
+        h = ops.Linear.apply(h, W[2], W[3]).relu()
+        ops.CrossEntropy.apply(ops.Linear.apply(h, W[4], W[5]), T(y)).backward()
+
+    img = rng.standard_normal((64, 1, 28, 28)).astype(np.float32)
+    K = T(rng.standard_normal((8, 9)).astype(np.float32) * 0.3, requires_grad=True)
+    Wl = T(rng.standard_normal((10, 8 * 14 * 14)).astype(np.float32) * 0.01, requires_grad=True)
+    g = dict(kernel_size=(3, 3), stride=(1, 1), padding=((1, 1), (1, 1)), dilation=(1, 1))
+    pool = dict(kernel_size=(2, 2), stride=(2, 2), padding=((0, 0), (0, 0)), dilation=(1, 1))
+
+    def cnn():  # one conv layer as unfold + matmul, ReLU, max pool, linear, cross-entropy
+        cols = ops.Unfold.apply(T(img), layout="ckon", **g)
+        out = (K @ cols.reshape(9, -1)).reshape(8, 28, 28, 64).transpose(3, 0, 1, 2).relu()
+        p = ops.MaxPool.apply(out, **pool)
+        ops.CrossEntropy.apply(ops.Linear.apply(p.reshape(64, -1), Wl), T(y[:64])).backward()
+
+    def create_graph():  # a second-order gradient: the rules run on Tensor ops
+        x = T(rng.standard_normal((16, 16)), requires_grad=True)
+        (gx,) = ag.grad([((x @ x).tanh() * x).sum()], [x], create_graph=True)
+        gx.sum().backward()
+
+    return dict(chain=chain, scalar=scalar, mlp=mlp, cnn=cnn, create_graph=create_graph)
+
+
+def _timed(fn, n):
+    gc.collect()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t0) / n
+
+
+def main():
+    a_dir, b_dir = sys.argv[1], sys.argv[2]
+    rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 9
+    where = tempfile.mkdtemp()
+    sys.path.insert(0, where)
+    a, b = workloads(_load(a_dir, "tree_a", where)), workloads(_load(b_dir, "tree_b", where))
+    print(f"B = {b_dir}\nA = {a_dir}\n{rounds} rounds per order, ~0.25 s per block, 1 BLAS thread")
+    for name in a:
+        a[name](), b[name]()
+        n = max(1, int(0.25 / _timed(a[name], 1)))
+        medians, times = [], {"A": [], "B": []}
+        for first, second in ((a, b), (b, a)):
+            ratios = []
+            for _ in range(rounds):
+                t1, t2 = _timed(first[name], n), _timed(second[name], n)
+                ta, tb = (t1, t2) if first is a else (t2, t1)
+                times["A"].append(ta)
+                times["B"].append(tb)
+                ratios.append(tb / ta)
+            medians.append(statistics.median(ratios))
+        geo = (medians[0] * medians[1]) ** 0.5
+        print(f"{name:13s} A {statistics.median(times['A']) * 1e3:8.3f} ms  "
+              f"B {statistics.median(times['B']) * 1e3:8.3f} ms  B/A: A first {medians[0]:.3f}, "
+              f"B first {medians[1]:.3f}, geometric mean {geo:.3f}", flush=True)
+    shutil.rmtree(where)
+
+
+if __name__ == "__main__":
+    main()
