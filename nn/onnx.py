@@ -33,7 +33,8 @@ import numpy as np
 
 import autograd
 from autograd import Tensor, enable_grad
-from autograd import functional as _af
+from autograd import composites as _ac  # softmax, log_softmax, ...: the composites
+from autograd import functional as _af  # re-exports them (nn.functional calls them there)
 
 DEFAULT_OPSET = 18  # axes of ReduceMax/ReduceMin are inputs from 18 on; ONNX Runtime runs 18-2x
 _INT64_MAX = np.iinfo(np.int64).max
@@ -58,7 +59,8 @@ def _onnx():
 # Composites recognised while tracing: (module holding the function, attribute name). Their
 # recorded graphs read constants computed from x's values (a max shift, a sign mask), so the
 # call itself (inputs and arguments) is recorded and exported as one ONNX op (see COMPOSITE_OPS).
-COMPOSITES = (
+_NAMES = ("softmax", "log_softmax", "logsumexp", "leaky_relu", "elu", "softplus", "pad")
+COMPOSITES = tuple((_ac, n) for n in _NAMES) + (
     (_af, "softmax"), (_af, "log_softmax"), (_af, "logsumexp"), (_af, "leaky_relu"),
     (_af, "elu"), (_af, "softplus"), (_af, "pad"),
     (autograd, "softmax"), (autograd, "log_softmax"), (autograd, "logsumexp"),
@@ -89,7 +91,9 @@ class _Recorder:
 
     def __enter__(self):
         for owner, attr in COMPOSITES:
-            original = owner.__dict__[attr]
+            original = owner.__dict__.get(attr)
+            if original is None:  # not defined or re-exported by this module
+                continue
             self._saved.append((owner, attr, original))
             setattr(owner, attr, self._wrap(attr, original))
         return self
