@@ -1,0 +1,65 @@
+"""`Einsum`: one primitive for every Einstein summation; its rule is an einsum again."""
+import numpy as np
+
+from ..function import Function
+
+LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+class Einsum(Function):
+    """einsum("s_1,...,s_n->t", x_1, ..., x_n);
+    dx_i = einsum("t,s_1,..(not i)..,s_n->s_i", grad, x_j...)
+
+    The subscripts are explicit ('->' given, no '...'), and every letter has one size in
+    all operands (autograd.einsum normalises user input to this form). A letter repeated in
+    s_i (a diagonal) gets its gradient through an identity matrix, and a letter only s_i has
+    (summed away) through a vector of ones, so the rule is itself one einsum.
+    """
+
+    name = "einsum"
+
+    def forward(self, *operands, subscripts):
+        self.subscripts = subscripts
+        return np.einsum(subscripts, *operands, optimize=len(operands) > 2)
+
+    def _grad_spec(self, i, sizes):
+        """(subscripts, extra constant arrays) for the gradient of operand i."""
+        ins, out = self.subscripts.split("->")
+        ins = ins.split(",")
+        used = set(self.subscripts) - {",", "-", ">"}
+        spare = iter(c for c in LETTERS if c not in used)
+        target, extras, extra_subs = [], [], []
+        for c in ins[i]:
+            if c in target:  # a diagonal: the gradient sits on it, the rest is zero
+                new = next(spare)
+                extras.append(np.eye(sizes[c]))
+                extra_subs.append(c + new)
+                target.append(new)
+            else:
+                target.append(c)
+        elsewhere = set(out).union(*[set(s) for j, s in enumerate(ins) if j != i])
+        for c in dict.fromkeys(ins[i]):
+            if c not in elsewhere:  # summed away inside x_i alone: broadcast back
+                extras.append(np.ones(sizes[c]))
+                extra_subs.append(c)
+        others = [s for j, s in enumerate(ins) if j != i]
+        spec = ",".join([out] + others + extra_subs) + "->" + "".join(target)
+        return spec, extras
+
+    def backward(self, grad, out):
+        from ..tensor import Tensor
+
+        ins = self.subscripts.split("->")[0].split(",")
+        sizes = {}
+        for s, t in zip(ins, self.inputs):
+            sizes.update(zip(s, t.shape))
+        grads = []
+        for i, need in enumerate(self.needs):
+            if not need:
+                grads.append(None)
+                continue
+            spec, extras = self._grad_spec(i, sizes)
+            others = [t for j, t in enumerate(self.inputs) if j != i]
+            consts = [Tensor(e.astype(grad.dtype, copy=False)) for e in extras]
+            grads.append(Einsum.apply(grad, *others, *consts, subscripts=spec))
+        return tuple(grads)
