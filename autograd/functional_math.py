@@ -250,8 +250,10 @@ def celu(x, alpha=1.0):
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0 (it divides x)")
     x = _tensor(x)
-    # NOTE: exp sees min(x, 0) so the branch not taken cannot overflow into NaN gradients.
-    return _where(x.data > 0, x, ((x.minimum(0.0) * (1 / alpha)).exp() - 1) * alpha)
+    # NOTE: exp only sees x < 0 (0 elsewhere), so the branch not taken cannot overflow into
+    # NaN gradients; at x = 0 the slope is 1 from both sides, as PyTorch's.
+    negative = x.data < 0
+    return _where(negative, ((_where(negative, x, 0.0) * (1 / alpha)).exp() - 1) * alpha, x)
 
 
 SELU_ALPHA = 1.6732632423543772848170429916717

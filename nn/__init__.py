@@ -4,6 +4,8 @@ from .module import Module
 from .parameter import Parameter
 from . import functional, init  # noqa: E402  (nn.functional, nn.init)
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
+from .activation import (CELU, SELU, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, ReLU6,
+                         Softsign)
 from .dropout import Dropout
 from .embedding import Embedding
 from .linear import Bilinear, Flatten, Identity, Linear, Unflatten
