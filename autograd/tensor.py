@@ -579,11 +579,13 @@ class Tensor:
     def mean(self, axis=None, keepdims=False):
         return functional.mean(self, axis, keepdims)
 
-    def var(self, axis=None, keepdims=False, ddof=0):
-        return functional.var(self, axis, keepdims, ddof)
+    # NOTE: ddof=0 (the population variance) by default, as NumPy; PyTorch's default is the
+    # unbiased ddof=1. `correction` is accepted as PyTorch's name for ddof.
+    def var(self, axis=None, keepdims=False, ddof=0, correction=None):
+        return functional.var(self, axis, keepdims, _ddof("var", ddof, correction))
 
-    def std(self, axis=None, keepdims=False, ddof=0):
-        return functional.std(self, axis, keepdims, ddof)
+    def std(self, axis=None, keepdims=False, ddof=0, correction=None):
+        return functional.std(self, axis, keepdims, _ddof("std", ddof, correction))
 
     def max(self, axis=None, keepdims=False):
         return Max.apply(self, axis=_axis(axis), keepdims=keepdims)
@@ -809,6 +811,16 @@ def _wrap(array):
     t.name = None
     t._retains_grad = False
     return t
+
+
+def _ddof(op, ddof, correction):
+    """ddof from NumPy's name or PyTorch's (`correction`); both only if they agree."""
+    if correction is None:
+        return ddof
+    if ddof not in (0, correction):
+        raise ValueError(f"{op}: ddof={ddof} and correction={correction} disagree; they are two "
+                         "names for the same number, give one")
+    return correction
 
 
 def _axis(axis):

@@ -486,6 +486,30 @@ def test_multinomial_frequencies_follow_the_weights():
         ag.multinomial(ag.Tensor([1.0, 0.0, 1.0]), 3)
 
 
+# ---- differences from PyTorch, and the way to PyTorch's behaviour (README's table) -------------
+
+V = normal(3, 4)
+case("var", "correction=1 is PyTorch's default", lambda a: a.var(1, correction=1), lambda a: a.var(1), V)
+case("var", "ddof=1 is PyTorch's default", lambda a: a.var(ddof=1), lambda a: a.var(), V)
+case("var", "ddof=0 default is correction=0", lambda a: a.var(0), lambda a: a.var(0, correction=0), V)
+case("std", "correction=1 is PyTorch's default", lambda a: a.std(0, correction=1), lambda a: a.std(0), V)
+case("std", "ddof=1", lambda a: a.std(ddof=1, keepdims=True), lambda a: a.std(keepdim=True).reshape(1, 1), V)
+case("getitem", "int beside an index array: index the int first for PyTorch's order",
+     lambda a: a[0][:, [0, 1]], lambda a: a[0, :, [0, 1]], normal(2, 3, 4))
+
+
+def test_numpy_rules_that_differ_from_pytorch():
+    x = ag.Tensor(normal(2, 3, 4))
+    assert x[0, :, [0, 1]].shape == (2, 3)  # NumPy: the advanced axes (int and array) go first
+    assert x[0][:, [0, 1]].shape == (3, 2)  # PyTorch's result
+    with pytest.raises(ValueError, match="mean: cannot average over zero elements"):
+        ag.zeros(0, 3).mean(axis=0)  # PyTorch gives NaN
+    assert np.isnan(torch.zeros(0, 3).mean(0)).all()
+    assert ag.zeros(0, 3).sum(axis=0).tolist() == [0.0] * 3  # the sum is the way to 0 / n
+    with pytest.raises(ValueError, match="var: ddof=1 and correction=2 disagree"):
+        ag.ones(3).var(ddof=1, correction=2)
+
+
 # ---- running the tables ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("ours, theirs, arrays, grad, f32, second, tol", CASES)
@@ -524,6 +548,7 @@ NOT_DIFFERENTIABLE = [
     "all", "any", "full", "full_like", "empty", "empty_like", "eye", "linspace", "randint",
     "multinomial", "cat",
 ]
+DIFFERENCES = ["var", "std", "getitem"]  # the README's differences-from-PyTorch rows
 MODULES_AND_F = ["F.hardtanh", "F.relu6", "F.hardsigmoid", "F.hardswish", "F.mish", "F.celu",
                  "F.selu", "F.softsign", "F.logsigmoid", "F.pad", "nn.Hardtanh", "nn.ReLU6",
                  "nn.Hardsigmoid", "nn.Hardswish", "nn.Mish", "nn.CELU", "nn.SELU", "nn.Softsign",
@@ -531,7 +556,8 @@ MODULES_AND_F = ["F.hardtanh", "F.relu6", "F.hardsigmoid", "F.hardswish", "F.mis
 
 
 def test_every_public_op_has_a_parity_case():
-    missing = [n for n in DIFFERENTIABLE + NOT_DIFFERENTIABLE + MODULES_AND_F if n not in COVERED]
+    missing = [n for n in DIFFERENTIABLE + NOT_DIFFERENTIABLE + MODULES_AND_F + DIFFERENCES
+               if n not in COVERED]
     assert not missing, f"public ops without a PyTorch parity case: {missing}"
 
 
