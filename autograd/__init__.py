@@ -35,9 +35,10 @@ __all__ = [
     "manual_seed", "default_rng",
     "concatenate", "cat", "stack", "split", "pad", "where", "maximum", "minimum", "matmul",
     "softmax", "log_softmax", "logsumexp", "leaky_relu", "elu", "gelu", "softplus",
-    # tensor API breadth
+    # tensor API breadth (autograd.round exists too, but is left out of `import *`: it would
+    # shadow the builtin)
     "full_like", "empty", "empty_like", "eye", "linspace", "randint", "multinomial",
-    "floor", "ceil", "round", "trunc", "sign", "tan", "asin", "acos", "atan", "atan2", "sinh",
+    "floor", "ceil", "trunc", "sign", "tan", "asin", "acos", "atan", "atan2", "sinh",
     "cosh", "asinh", "acosh", "atanh", "expm1", "exp2", "log2", "log10", "rsqrt", "lerp",
     "hypot", "fmod", "remainder", "logical_and", "logical_or", "logical_xor", "logical_not",
     "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "celu", "selu", "softsign",

@@ -22,6 +22,17 @@ class Einsum(Function):
         self.subscripts = subscripts
         return np.einsum(subscripts, *operands, optimize=len(operands) > 2)
 
+    def jvp(self, tangents, out):
+        """d out = sum_i einsum(..., t_i in x_i's place, ...)"""
+        arrays = [t.data for t in self.inputs]
+        total = None
+        for i, t in enumerate(tangents):
+            if t is not None:
+                term = np.einsum(self.subscripts, *arrays[:i], t, *arrays[i + 1:],
+                                 optimize=len(arrays) > 2)
+                total = term if total is None else total + term
+        return total
+
     def _grad_spec(self, i, sizes):
         """(subscripts, extra constant arrays) for the gradient of operand i."""
         ins, out = self.subscripts.split("->")

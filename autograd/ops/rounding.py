@@ -30,6 +30,9 @@ class _Flat(Function):
     def vjp(self, grad, out):
         return (np.zeros(self.in_shape, grad.dtype),)
 
+    def jvp(self, tangents, out):
+        return None  # a zero tangent
+
 
 class Floor(_Flat):
     name = "floor"

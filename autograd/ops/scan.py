@@ -29,6 +29,9 @@ class CumSum(Function):
             return (np.cumsum(grad, axis=axis),)
         return (_flip(np.cumsum(_flip(grad, axis), axis=axis), axis),)
 
+    def jvp(self, tangents, out):
+        return self.forward(tangents[0], self.axis, self.reverse)
+
 
 class CumProd(Function):
     """cumprod(x, axis);  dx_j = sum_{k >= j} grad_k * prod_{i <= k, i != j} x_i"""
@@ -61,3 +64,20 @@ class CumProd(Function):
             part = (gm[..., j:] * seq).sum(axis=-1)
             parts.append(part * om[..., j - 1] if j else part)
         return (stack(parts, axis=-1).swapaxes(axis, -1),)
+
+    def jvp(self, tangents, out):
+        """d out_k = sum_{j <= k} t_j prod_{i <= k, i != j} x_i"""
+        (t,), x, axis = tangents, self.inputs[0].data, self.axis
+        if not (x == 0).any():
+            return out.data * np.cumsum(t / x, axis=axis)
+        xm, tm = np.moveaxis(x, axis, -1), np.moveaxis(np.broadcast_to(t, x.shape), axis, -1)
+        n = xm.shape[-1]
+        result = np.zeros(np.broadcast_shapes(xm.shape, tm.shape), np.result_type(x, t))
+        before = np.ones(xm.shape[:-1], x.dtype)  # prod_{i < j} x_i
+        for j in range(n):
+            tail = np.cumprod(xm[..., j + 1:], axis=-1)  # prod_{j < i <= k} x_i for k > j
+            lead = tm[..., j] * before
+            result[..., j] += lead
+            result[..., j + 1:] += lead[..., None] * tail
+            before = before * xm[..., j]
+        return np.moveaxis(result, -1, axis)

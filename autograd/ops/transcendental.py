@@ -1,7 +1,15 @@
-"""Trigonometric, hyperbolic and exp-family primitives beyond elementwise.py's (tan ... expm1)."""
+"""Trigonometric, hyperbolic and exp-family primitives beyond elementwise.py's (tan ... expm1),
+each with its backward (on Tensors) and jvp (on arrays) rule."""
 import numpy as np
 
 from ..function import Function
+
+
+def _plus(a, b):
+    """a + b where None stands for a zero tangent."""
+    if a is None:
+        return b
+    return a if b is None else a + b
 
 
 # ---- trigonometric -----------------------------------------------------------------------
@@ -19,6 +27,10 @@ class Tan(Function):
     def backward(self, grad, out):
         return (grad * (out * out + 1),)
 
+    def jvp(self, tangents, out):
+        y = out.data
+        return tangents[0] * (y * y + 1)
+
 
 class Asin(Function):
     """arcsin(x);  dx = grad / sqrt(1 - x^2)"""
@@ -31,6 +43,10 @@ class Asin(Function):
     def backward(self, grad, out):
         x = self.inputs[0]
         return (grad / (1 - x * x).sqrt(),)
+
+    def jvp(self, tangents, out):
+        x = self.inputs[0].data
+        return tangents[0] / np.sqrt(1 - x * x)
 
 
 class Acos(Function):
@@ -45,6 +61,10 @@ class Acos(Function):
         x = self.inputs[0]
         return (-grad / (1 - x * x).sqrt(),)
 
+    def jvp(self, tangents, out):
+        x = self.inputs[0].data
+        return -tangents[0] / np.sqrt(1 - x * x)
+
 
 class Atan(Function):
     """arctan(x);  dx = grad / (1 + x^2)"""
@@ -57,6 +77,10 @@ class Atan(Function):
     def backward(self, grad, out):
         x = self.inputs[0]
         return (grad / (x * x + 1),)
+
+    def jvp(self, tangents, out):
+        x = self.inputs[0].data
+        return tangents[0] / (x * x + 1)
 
 
 class Atan2(Function):
@@ -74,6 +98,11 @@ class Atan2(Function):
         return (scale * b if self.needs[0] else None,
                 -scale * a if self.needs[1] else None)
 
+    def jvp(self, tangents, out):
+        (ta, tb), a, b = tangents, self.inputs[0].data, self.inputs[1].data
+        num = _plus(None if ta is None else ta * b, None if tb is None else -tb * a)
+        return num / (a * a + b * b)
+
 
 # ---- hyperbolic ---------------------------------------------------------------------------
 
@@ -88,6 +117,9 @@ class Sinh(Function):
     def backward(self, grad, out):
         return (grad * Cosh.apply(self.inputs[0]),)
 
+    def jvp(self, tangents, out):
+        return tangents[0] * np.cosh(self.inputs[0].data)
+
 
 class Cosh(Function):
     """cosh(x);  dx = grad * sinh(x)"""
@@ -99,6 +131,9 @@ class Cosh(Function):
 
     def backward(self, grad, out):
         return (grad * Sinh.apply(self.inputs[0]),)
+
+    def jvp(self, tangents, out):
+        return tangents[0] * np.sinh(self.inputs[0].data)
 
 
 class Asinh(Function):
@@ -113,6 +148,10 @@ class Asinh(Function):
         x = self.inputs[0]
         return (grad / (x * x + 1).sqrt(),)
 
+    def jvp(self, tangents, out):
+        x = self.inputs[0].data
+        return tangents[0] / np.sqrt(x * x + 1)
+
 
 class Acosh(Function):
     """arccosh(x) for x >= 1;  dx = grad / sqrt(x^2 - 1)"""
@@ -126,6 +165,10 @@ class Acosh(Function):
         x = self.inputs[0]
         return (grad / (x * x - 1).sqrt(),)
 
+    def jvp(self, tangents, out):
+        x = self.inputs[0].data
+        return tangents[0] / np.sqrt(x * x - 1)
+
 
 class Atanh(Function):
     """arctanh(x) for |x| < 1;  dx = grad / (1 - x^2)"""
@@ -138,6 +181,10 @@ class Atanh(Function):
     def backward(self, grad, out):
         x = self.inputs[0]
         return (grad / (1 - x * x),)
+
+    def jvp(self, tangents, out):
+        x = self.inputs[0].data
+        return tangents[0] / (1 - x * x)
 
 
 # ---- exponential ------------------------------------------------------------------------------
@@ -155,3 +202,6 @@ class Expm1(Function):
 
     def backward(self, grad, out):
         return (grad * (out + 1),)
+
+    def jvp(self, tangents, out):
+        return tangents[0] * (out.data + 1)
