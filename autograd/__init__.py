@@ -12,13 +12,13 @@ from .engine import backward, grad
 from .function import Function
 from .functional import (cat, concatenate, elu, gelu, leaky_relu, log_softmax, logsumexp,
                          matmul, maximum, minimum, pad, softmax, softplus, split, stack, where)
-from .functional_math import (acos, acosh, argsort, asin, asinh, atan, atan2, atanh, ceil, celu,
+from .composites_math import (acos, acosh, argsort, asin, asinh, atan, atan2, atanh, ceil, celu,
                               cosh, cumprod, cumsum, einsum, exp2, expm1, floor, fmod, hardsigmoid,
                               hardswish, hardtanh, hypot, lerp, log2, log10, logical_and,
                               logical_not, logical_or, logical_xor, logsigmoid, mish, norm, prod,
                               relu6, remainder, round, rsqrt, selu, sign, sinh, softsign, sort,
                               tan, topk, trunc)
-from .functional_movement import (chunk, flip, gather, index_select, masked_select, meshgrid,
+from .composites_movement import (chunk, flip, gather, index_select, masked_select, meshgrid,
                                   repeat_interleave, roll, scatter, scatter_add, take_along_axis,
                                   tile, unflatten)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

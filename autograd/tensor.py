@@ -349,37 +349,37 @@ class Tensor:
     # ---- bitwise (bool and integer tensors) and logical (any dtype; never differentiable) ----
 
     def __invert__(self):
-        return functional_math.bitwise_not(self)
+        return composites_math.bitwise_not(self)
 
     def __and__(self, other):
-        return functional_math.bitwise_and(self, other)
+        return composites_math.bitwise_and(self, other)
 
     def __rand__(self, other):
-        return functional_math.bitwise_and(other, self)
+        return composites_math.bitwise_and(other, self)
 
     def __or__(self, other):
-        return functional_math.bitwise_or(self, other)
+        return composites_math.bitwise_or(self, other)
 
     def __ror__(self, other):
-        return functional_math.bitwise_or(other, self)
+        return composites_math.bitwise_or(other, self)
 
     def __xor__(self, other):
-        return functional_math.bitwise_xor(self, other)
+        return composites_math.bitwise_xor(self, other)
 
     def __rxor__(self, other):
-        return functional_math.bitwise_xor(other, self)
+        return composites_math.bitwise_xor(other, self)
 
     def logical_and(self, other):
-        return functional_math.logical_and(self, other)
+        return composites_math.logical_and(self, other)
 
     def logical_or(self, other):
-        return functional_math.logical_or(self, other)
+        return composites_math.logical_or(self, other)
 
     def logical_xor(self, other):
-        return functional_math.logical_xor(self, other)
+        return composites_math.logical_xor(self, other)
 
     def logical_not(self):
-        return functional_math.logical_not(self)
+        return composites_math.logical_not(self)
 
     def any(self, axis=None, keepdims=False):
         return Tensor(self.data.any(axis=axis, keepdims=keepdims))
@@ -462,7 +462,7 @@ class Tensor:
         return Atan.apply(self)
 
     def atan2(self, other):
-        return functional_math.atan2(self, other)
+        return composites_math.atan2(self, other)
 
     def sinh(self):
         return Sinh.apply(self)
@@ -483,61 +483,61 @@ class Tensor:
         return Expm1.apply(self)
 
     def exp2(self):
-        return functional_math.exp2(self)
+        return composites_math.exp2(self)
 
     def log2(self):
-        return functional_math.log2(self)
+        return composites_math.log2(self)
 
     def log10(self):
-        return functional_math.log10(self)
+        return composites_math.log10(self)
 
     def rsqrt(self):
-        return functional_math.rsqrt(self)
+        return composites_math.rsqrt(self)
 
     def lerp(self, end, weight):
-        return functional_math.lerp(self, end, weight)
+        return composites_math.lerp(self, end, weight)
 
     def hypot(self, other):
-        return functional_math.hypot(self, other)
+        return composites_math.hypot(self, other)
 
     def fmod(self, other):
-        return functional_math.fmod(self, other)
+        return composites_math.fmod(self, other)
 
     def remainder(self, other):
-        return functional_math.remainder(self, other)
+        return composites_math.remainder(self, other)
 
     def __mod__(self, other):
-        return functional_math.remainder(self, other)
+        return composites_math.remainder(self, other)
 
     def __rmod__(self, other):
-        return functional_math.remainder(other, self)
+        return composites_math.remainder(other, self)
 
     def hardtanh(self, min_val=-1.0, max_val=1.0):
-        return functional_math.hardtanh(self, min_val, max_val)
+        return composites_math.hardtanh(self, min_val, max_val)
 
     def relu6(self):
-        return functional_math.relu6(self)
+        return composites_math.relu6(self)
 
     def hardsigmoid(self):
-        return functional_math.hardsigmoid(self)
+        return composites_math.hardsigmoid(self)
 
     def hardswish(self):
-        return functional_math.hardswish(self)
+        return composites_math.hardswish(self)
 
     def mish(self):
-        return functional_math.mish(self)
+        return composites_math.mish(self)
 
     def celu(self, alpha=1.0):
-        return functional_math.celu(self, alpha)
+        return composites_math.celu(self, alpha)
 
     def selu(self):
-        return functional_math.selu(self)
+        return composites_math.selu(self)
 
     def softsign(self):
-        return functional_math.softsign(self)
+        return composites_math.softsign(self)
 
     def logsigmoid(self):
-        return functional_math.logsigmoid(self)
+        return composites_math.logsigmoid(self)
 
     def clip(self, min=None, max=None):  # noqa: A002 -- NumPy's and PyTorch's argument names
         return Clip.apply(self, lo=min, hi=max)
@@ -610,29 +610,29 @@ class Tensor:
 
     def norm(self, ord=None, axis=None, keepdims=False):
         """The 2-norm of all elements by default (gradient 0 at 0, as PyTorch); `ord` and
-        `axis` as numpy.linalg.norm (see autograd.functional_math.norm)."""
+        `axis` as numpy.linalg.norm (see autograd.composites_math.norm)."""
         if ord is None and axis is None and not keepdims:
             return functional.norm(self)
-        return functional_math.norm(self, ord, axis, keepdims)
+        return composites_math.norm(self, ord, axis, keepdims)
 
     def prod(self, axis=None, keepdims=False):
-        return functional_math.prod(self, axis, keepdims)
+        return composites_math.prod(self, axis, keepdims)
 
     def cumsum(self, axis=None):
-        return functional_math.cumsum(self, axis)
+        return composites_math.cumsum(self, axis)
 
     def cumprod(self, axis=None):
-        return functional_math.cumprod(self, axis)
+        return composites_math.cumprod(self, axis)
 
     def argsort(self, axis=-1, descending=False):
-        return functional_math.argsort(self, axis, descending)
+        return composites_math.argsort(self, axis, descending)
 
     def sort(self, axis=-1, descending=False):
         """(values, indices) along axis; values are differentiable."""
-        return functional_math.sort(self, axis, descending)
+        return composites_math.sort(self, axis, descending)
 
     def topk(self, k, axis=-1, largest=True, sorted=True):  # noqa: A002 -- PyTorch's name
-        return functional_math.topk(self, k, axis, largest, sorted)
+        return composites_math.topk(self, k, axis, largest, sorted)
 
     # ---- shape and movement ------------------------------------------------------------
 
@@ -710,52 +710,52 @@ class Tensor:
         return self.reshape(shape)
 
     def unflatten(self, axis, sizes):
-        return functional_movement.unflatten(self, axis, sizes)
+        return composites_movement.unflatten(self, axis, sizes)
 
     def flip(self, axis=None):
-        return functional_movement.flip(self, axis)
+        return composites_movement.flip(self, axis)
 
     def roll(self, shifts, axis=None):
-        return functional_movement.roll(self, shifts, axis)
+        return composites_movement.roll(self, shifts, axis)
 
     def repeat(self, *sizes):
         """PyTorch's repeat (numpy.tile); NumPy's repeat is repeat_interleave."""
-        return functional_movement.repeat(self, *sizes)
+        return composites_movement.repeat(self, *sizes)
 
     def tile(self, reps):
-        return functional_movement.tile(self, reps)
+        return composites_movement.tile(self, reps)
 
     def repeat_interleave(self, repeats, axis=None):
-        return functional_movement.repeat_interleave(self, repeats, axis)
+        return composites_movement.repeat_interleave(self, repeats, axis)
 
     def gather(self, axis, index):
-        return functional_movement.gather(self, axis, index)
+        return composites_movement.gather(self, axis, index)
 
     def take_along_axis(self, indices, axis):
-        return functional_movement.take_along_axis(self, indices, axis)
+        return composites_movement.take_along_axis(self, indices, axis)
 
     def scatter(self, axis, index, src):
-        return functional_movement.scatter(self, axis, index, src)
+        return composites_movement.scatter(self, axis, index, src)
 
     def scatter_add(self, axis, index, src):
-        return functional_movement.scatter_add(self, axis, index, src)
+        return composites_movement.scatter_add(self, axis, index, src)
 
     def index_select(self, axis, index):
-        return functional_movement.index_select(self, axis, index)
+        return composites_movement.index_select(self, axis, index)
 
     def masked_select(self, mask):
-        return functional_movement.masked_select(self, mask)
+        return composites_movement.masked_select(self, mask)
 
     def pad(self, pad_width, mode="constant", value=0.0):
         """numpy.pad's pad_width; mode 'constant', 'reflect', 'replicate' or 'circular'."""
-        return functional_movement.pad_modes(self, pad_width, mode, value)
+        return composites_movement.pad_modes(self, pad_width, mode, value)
 
     def chunk(self, chunks, axis=0):
-        return functional_movement.chunk(self, chunks, axis)
+        return composites_movement.chunk(self, chunks, axis)
 
     def split(self, split_size_or_sections, axis=0):
         """PyTorch's split (by piece size or sizes); autograd.split is numpy.split's."""
-        return functional_movement.split_sizes(self, split_size_or_sections, axis)
+        return composites_movement.split_sizes(self, split_size_or_sections, axis)
 
     def __getitem__(self, index):
         return GetItem.apply(self, index=_index(index))
@@ -863,4 +863,4 @@ def _index_part(p):
 
 
 function.Tensor = Tensor
-from . import functional, functional_math, functional_movement  # noqa: E402  (composites use Tensor)
+from . import functional, composites_math, composites_movement  # noqa: E402  (composites use Tensor)

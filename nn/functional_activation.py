@@ -1,7 +1,7 @@
-"""More activations for nn.functional: composites in autograd.functional_math (no hand-written
+"""More activations for nn.functional: composites in autograd.composites_math (no hand-written
 gradients); logsigmoid and silu live in nn.functional itself."""
 from autograd import Tensor
-from autograd import functional_math as _fm
+from autograd import composites_math as _fm
 
 __all__ = ["hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "celu", "selu", "softsign"]
 

@@ -4,7 +4,7 @@ is a matmul with a small constant matrix per axis, the pixel shuffles are reshap
 import numpy as np
 
 from autograd import Tensor
-from autograd.functional_movement import pad_modes
+from autograd.composites_movement import pad_modes
 
 __all__ = ["pad", "interpolate", "pixel_shuffle", "pixel_unshuffle"]
 

@@ -424,7 +424,7 @@ def sort(x, axis=-1, descending=False):
     >>> values.tolist(), indices.tolist()
     ([1.0, 2.0, 3.0], [1, 2, 0])
     """
-    from .functional_movement import take_along_axis
+    from .composites_movement import take_along_axis
 
     x, axis, order = _order("sort", x, axis, descending)
     if axis is None:
@@ -435,7 +435,7 @@ def sort(x, axis=-1, descending=False):
 
 def topk(x, k, axis=-1, largest=True, sorted=True):  # noqa: A002 -- PyTorch's argument name
     """(values, indices) of the k largest (or smallest) elements along axis"""
-    from .functional_movement import take_along_axis
+    from .composites_movement import take_along_axis
 
     x = _tensor(x)
     n = x.shape[_check_axis("topk", axis, max(x.ndim, 1))] if x.ndim else 1
