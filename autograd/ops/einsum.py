@@ -6,6 +6,47 @@ from ..function import Function
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
+def _einsum(spec, operands):
+    """np.einsum, with two-operand contractions (the common case, and every gradient of one)
+    done as one batched matmul."""
+    # NOTE: np.einsum without `optimize` runs its own loops, not BLAS: "bij,bkj->bik" on
+    # (32, 56, 56) operands took 6 ms, the batched matmul 0.5 ms.
+    if len(operands) == 2:
+        ins, out = spec.split("->")
+        sa, sb = ins.split(",")
+        a, b = operands
+        if len(set(sa)) == len(sa) and len(set(sb)) == len(sb) and a.ndim and b.ndim:
+            return _as_matmul(sa, sb, out, a, b)
+    return np.einsum(spec, *operands, optimize=len(operands) > 2)
+
+
+def _as_matmul(sa, sb, out, a, b):
+    # letters only one operand has and the output lacks are summed away first
+    keep_a = [c for c in sa if c in sb or c in out]
+    keep_b = [c for c in sb if c in sa or c in out]
+    if len(keep_a) < len(sa):
+        a = a.sum(axis=tuple(i for i, c in enumerate(sa) if c not in keep_a))
+    if len(keep_b) < len(sb):
+        b = b.sum(axis=tuple(i for i, c in enumerate(sb) if c not in keep_b))
+    batch = [c for c in out if c in keep_a and c in keep_b]
+    left = [c for c in out if c in keep_a and c not in keep_b]
+    right = [c for c in out if c in keep_b and c not in keep_a]
+    inner = [c for c in keep_a if c in keep_b and c not in out]
+    size = dict(zip(keep_a, a.shape))
+    size.update(zip(keep_b, b.shape))
+
+    def n(letters):
+        return int(np.prod([size[c] for c in letters]))
+
+    am = a.transpose([keep_a.index(c) for c in batch + left + inner]).reshape(
+        n(batch), n(left), n(inner))
+    bm = b.transpose([keep_b.index(c) for c in batch + inner + right]).reshape(
+        n(batch), n(inner), n(right))
+    y = np.matmul(am, bm).reshape([size[c] for c in batch + left + right])
+    order = batch + left + right
+    return y.transpose([order.index(c) for c in out])
+
+
 class Einsum(Function):
     """einsum("s_1,...,s_n->t", x_1, ..., x_n);
     dx_i = einsum("t,s_1,..(not i)..,s_n->s_i", grad, x_j...)
@@ -20,7 +61,7 @@ class Einsum(Function):
 
     def forward(self, *operands, subscripts):
         self.subscripts = subscripts
-        return np.einsum(subscripts, *operands, optimize=len(operands) > 2)
+        return _einsum(subscripts, operands)
 
     def jvp(self, tangents, out):
         """d out = sum_i einsum(..., t_i in x_i's place, ...)"""
@@ -28,8 +69,7 @@ class Einsum(Function):
         total = None
         for i, t in enumerate(tangents):
             if t is not None:
-                term = np.einsum(self.subscripts, *arrays[:i], t, *arrays[i + 1:],
-                                 optimize=len(arrays) > 2)
+                term = _einsum(self.subscripts, arrays[:i] + [t] + arrays[i + 1:])
                 total = term if total is None else total + term
         return total
 
