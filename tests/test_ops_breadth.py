@@ -576,3 +576,14 @@ def test_every_public_op_exists_where_users_look():
             and not hasattr(ag, n)] == []
     assert [n for n in methods if not callable(getattr(Tensor, n, None))] == []
     assert [n for n in ag.__all__ if not hasattr(ag, n)] == []
+
+
+@pytest.mark.parametrize("module", ["autograd.composites_math", "autograd.composites_movement",
+                                    "nn.functional_resample", "nn.resample", "nn.conv",
+                                    "nn.functional_conv"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0, f"{result.failed} docstring example(s) in {module} failed"
