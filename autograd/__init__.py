@@ -5,13 +5,23 @@ package with the same import name, so an environment can hold only one of the tw
 """
 from . import allocator  # noqa: F401  (keeps freed heap for the next step; see allocator.py)
 from .anomaly import detect_anomaly
-from .creation import (arange, default_rng, full, manual_seed, ones, ones_like, rand, randn,
-                       tensor, zeros, zeros_like)
+from .creation import (arange, default_rng, empty, empty_like, eye, full, full_like, linspace,
+                       manual_seed, multinomial, ones, ones_like, rand, randint, randn, tensor,
+                       zeros, zeros_like)
 from .engine import backward, grad
 from .function import Function
 from .checkpointing import checkpoint
 from .composites import (cat, concatenate, elu, gelu, leaky_relu, log_softmax, logsumexp,
                          matmul, maximum, minimum, pad, softmax, softplus, split, stack, where)
+from .composites_math import (acos, acosh, argsort, asin, asinh, atan, atan2, atanh, ceil, celu,
+                              cosh, cumprod, cumsum, einsum, exp2, expm1, floor, fmod, hardsigmoid,
+                              hardswish, hardtanh, hypot, lerp, log2, log10, logical_and,
+                              logical_not, logical_or, logical_xor, logsigmoid, mish, norm, prod,
+                              relu6, remainder, round, rsqrt, selu, sign, sinh, softsign, sort,
+                              tan, topk, trunc)
+from .composites_movement import (chunk, flip, gather, index_select, masked_select, meshgrid,
+                                  repeat_interleave, roll, scatter, scatter_add, take_along_axis,
+                                  tile, unflatten)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .tensor import Tensor
@@ -27,4 +37,14 @@ __all__ = [
     "manual_seed", "default_rng",
     "concatenate", "cat", "stack", "split", "pad", "where", "maximum", "minimum", "matmul",
     "softmax", "log_softmax", "logsumexp", "leaky_relu", "elu", "gelu", "softplus",
+    # tensor API breadth (autograd.round exists too, but is left out of `import *`: it would
+    # shadow the builtin)
+    "full_like", "empty", "empty_like", "eye", "linspace", "randint", "multinomial",
+    "floor", "ceil", "trunc", "sign", "tan", "asin", "acos", "atan", "atan2", "sinh",
+    "cosh", "asinh", "acosh", "atanh", "expm1", "exp2", "log2", "log10", "rsqrt", "lerp",
+    "hypot", "fmod", "remainder", "logical_and", "logical_or", "logical_xor", "logical_not",
+    "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "celu", "selu", "softsign",
+    "logsigmoid", "cumsum", "cumprod", "prod", "norm", "argsort", "sort", "topk", "einsum",
+    "flip", "roll", "tile", "repeat_interleave", "gather", "scatter", "scatter_add",
+    "index_select", "masked_select", "take_along_axis", "unflatten", "chunk", "meshgrid",
 ]

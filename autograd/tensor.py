@@ -5,9 +5,10 @@ import numpy as np
 
 from . import function
 from .grad_mode import state
-from .ops import (Abs, Add, Cast, Clip, Cos, Div, Exp, Log, Log1p, Max, MatMul, Maximum, Min,
-                  Minimum, Mul, Neg, Pow, PowScalar, Relu, Reshape, Sigmoid, Sin, Sqrt, Sub,
-                  Sum, Tanh, Transpose, BroadcastTo, GetItem, Where)
+from .ops import (Abs, Acos, Acosh, Add, Asin, Asinh, Atan, Atanh, Cast, Ceil, Clip, Cos, Cosh,
+                  Div, Exp, Expm1, Floor, Log, Log1p, Max, MatMul, Maximum, Min, Minimum, Mul,
+                  Neg, Pow, PowScalar, Relu, Reshape, Round, Sigmoid, Sign, Sin, Sinh, Sqrt, Sub,
+                  Sum, Tan, Tanh, Transpose, Trunc, BroadcastTo, GetItem, Where)
 
 _FLOAT_KINDS = "f"
 
@@ -345,14 +346,40 @@ class Tensor:
     def __ne__(self, other):
         return Tensor(self.data != _data(other))
 
+    # ---- bitwise (bool and integer tensors) and logical (any dtype; never differentiable) ----
+
     def __invert__(self):
-        return Tensor(~self.data)
+        return composites_math.bitwise_not(self)
 
     def __and__(self, other):
-        return Tensor(self.data & _data(other))
+        return composites_math.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return composites_math.bitwise_and(other, self)
 
     def __or__(self, other):
-        return Tensor(self.data | _data(other))
+        return composites_math.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return composites_math.bitwise_or(other, self)
+
+    def __xor__(self, other):
+        return composites_math.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return composites_math.bitwise_xor(other, self)
+
+    def logical_and(self, other):
+        return composites_math.logical_and(self, other)
+
+    def logical_or(self, other):
+        return composites_math.logical_or(self, other)
+
+    def logical_xor(self, other):
+        return composites_math.logical_xor(self, other)
+
+    def logical_not(self):
+        return composites_math.logical_not(self)
 
     def any(self, axis=None, keepdims=False):
         return Tensor(self.data.any(axis=axis, keepdims=keepdims))
@@ -406,6 +433,112 @@ class Tensor:
     def softplus(self, beta=1.0, threshold=20.0):
         return composites.softplus(self, beta, threshold)
 
+    # NOTE: floor, ceil, round, trunc and sign are piecewise constant: gradient 0, as PyTorch.
+    def floor(self):
+        return Floor.apply(self)
+
+    def ceil(self):
+        return Ceil.apply(self)
+
+    def round(self, decimals=0):
+        return Round.apply(self, decimals=decimals) if decimals else Round.apply(self)
+
+    def trunc(self):
+        return Trunc.apply(self)
+
+    def sign(self):
+        return Sign.apply(self)
+
+    def tan(self):
+        return Tan.apply(self)
+
+    def asin(self):
+        return Asin.apply(self)
+
+    def acos(self):
+        return Acos.apply(self)
+
+    def atan(self):
+        return Atan.apply(self)
+
+    def atan2(self, other):
+        return composites_math.atan2(self, other)
+
+    def sinh(self):
+        return Sinh.apply(self)
+
+    def cosh(self):
+        return Cosh.apply(self)
+
+    def asinh(self):
+        return Asinh.apply(self)
+
+    def acosh(self):
+        return Acosh.apply(self)
+
+    def atanh(self):
+        return Atanh.apply(self)
+
+    def expm1(self):
+        return Expm1.apply(self)
+
+    def exp2(self):
+        return composites_math.exp2(self)
+
+    def log2(self):
+        return composites_math.log2(self)
+
+    def log10(self):
+        return composites_math.log10(self)
+
+    def rsqrt(self):
+        return composites_math.rsqrt(self)
+
+    def lerp(self, end, weight):
+        return composites_math.lerp(self, end, weight)
+
+    def hypot(self, other):
+        return composites_math.hypot(self, other)
+
+    def fmod(self, other):
+        return composites_math.fmod(self, other)
+
+    def remainder(self, other):
+        return composites_math.remainder(self, other)
+
+    def __mod__(self, other):
+        return composites_math.remainder(self, other)
+
+    def __rmod__(self, other):
+        return composites_math.remainder(other, self)
+
+    def hardtanh(self, min_val=-1.0, max_val=1.0):
+        return composites_math.hardtanh(self, min_val, max_val)
+
+    def relu6(self):
+        return composites_math.relu6(self)
+
+    def hardsigmoid(self):
+        return composites_math.hardsigmoid(self)
+
+    def hardswish(self):
+        return composites_math.hardswish(self)
+
+    def mish(self):
+        return composites_math.mish(self)
+
+    def celu(self, alpha=1.0):
+        return composites_math.celu(self, alpha)
+
+    def selu(self):
+        return composites_math.selu(self)
+
+    def softsign(self):
+        return composites_math.softsign(self)
+
+    def logsigmoid(self):
+        return composites_math.logsigmoid(self)
+
     def clip(self, min=None, max=None):  # noqa: A002 -- NumPy's and PyTorch's argument names
         return Clip.apply(self, lo=min, hi=max)
 
@@ -446,11 +579,13 @@ class Tensor:
     def mean(self, axis=None, keepdims=False):
         return composites.mean(self, axis, keepdims)
 
-    def var(self, axis=None, keepdims=False, ddof=0):
-        return composites.var(self, axis, keepdims, ddof)
+    # NOTE: ddof=0 (the population variance) by default, as NumPy; PyTorch's default is the
+    # unbiased ddof=1. `correction` is accepted as PyTorch's name for ddof.
+    def var(self, axis=None, keepdims=False, ddof=0, correction=None):
+        return composites.var(self, axis, keepdims, _ddof("var", ddof, correction))
 
-    def std(self, axis=None, keepdims=False, ddof=0):
-        return composites.std(self, axis, keepdims, ddof)
+    def std(self, axis=None, keepdims=False, ddof=0, correction=None):
+        return composites.std(self, axis, keepdims, _ddof("std", ddof, correction))
 
     def max(self, axis=None, keepdims=False):
         return Max.apply(self, axis=_axis(axis), keepdims=keepdims)
@@ -473,9 +608,31 @@ class Tensor:
     def argmin(self, axis=None, keepdims=False):
         return Tensor(np.argmin(self.data, axis=axis, keepdims=keepdims))
 
-    def norm(self):
-        """The Euclidean (Frobenius) norm of all elements (gradient 0 at 0, as PyTorch)."""
-        return composites.norm(self)
+    def norm(self, ord=None, axis=None, keepdims=False):
+        """The 2-norm of all elements by default (gradient 0 at 0, as PyTorch); `ord` and
+        `axis` as numpy.linalg.norm (see autograd.composites_math.norm)."""
+        if ord is None and axis is None and not keepdims:
+            return composites.norm(self)
+        return composites_math.norm(self, ord, axis, keepdims)
+
+    def prod(self, axis=None, keepdims=False):
+        return composites_math.prod(self, axis, keepdims)
+
+    def cumsum(self, axis=None):
+        return composites_math.cumsum(self, axis)
+
+    def cumprod(self, axis=None):
+        return composites_math.cumprod(self, axis)
+
+    def argsort(self, axis=-1, descending=False):
+        return composites_math.argsort(self, axis, descending)
+
+    def sort(self, axis=-1, descending=False):
+        """(values, indices) along axis; values are differentiable."""
+        return composites_math.sort(self, axis, descending)
+
+    def topk(self, k, axis=-1, largest=True, sorted=True):  # noqa: A002 -- PyTorch's name
+        return composites_math.topk(self, k, axis, largest, sorted)
 
     # ---- shape and movement ------------------------------------------------------------
 
@@ -552,6 +709,54 @@ class Tensor:
             shape = self.shape[:start] + (int(np.prod(self.shape[start:end + 1])),) + self.shape[end + 1:]
         return self.reshape(shape)
 
+    def unflatten(self, axis, sizes):
+        return composites_movement.unflatten(self, axis, sizes)
+
+    def flip(self, axis=None):
+        return composites_movement.flip(self, axis)
+
+    def roll(self, shifts, axis=None):
+        return composites_movement.roll(self, shifts, axis)
+
+    def repeat(self, *sizes):
+        """PyTorch's repeat (numpy.tile); NumPy's repeat is repeat_interleave."""
+        return composites_movement.repeat(self, *sizes)
+
+    def tile(self, reps):
+        return composites_movement.tile(self, reps)
+
+    def repeat_interleave(self, repeats, axis=None):
+        return composites_movement.repeat_interleave(self, repeats, axis)
+
+    def gather(self, axis, index):
+        return composites_movement.gather(self, axis, index)
+
+    def take_along_axis(self, indices, axis):
+        return composites_movement.take_along_axis(self, indices, axis)
+
+    def scatter(self, axis, index, src):
+        return composites_movement.scatter(self, axis, index, src)
+
+    def scatter_add(self, axis, index, src):
+        return composites_movement.scatter_add(self, axis, index, src)
+
+    def index_select(self, axis, index):
+        return composites_movement.index_select(self, axis, index)
+
+    def masked_select(self, mask):
+        return composites_movement.masked_select(self, mask)
+
+    def pad(self, pad_width, mode="constant", value=0.0):
+        """numpy.pad's pad_width; mode 'constant', 'reflect', 'replicate' or 'circular'."""
+        return composites_movement.pad_modes(self, pad_width, mode, value)
+
+    def chunk(self, chunks, axis=0):
+        return composites_movement.chunk(self, chunks, axis)
+
+    def split(self, split_size_or_sections, axis=0):
+        """PyTorch's split (by piece size or sizes); autograd.split is numpy.split's."""
+        return composites_movement.split_sizes(self, split_size_or_sections, axis)
+
     def __getitem__(self, index):
         return GetItem.apply(self, index=_index(index))
 
@@ -608,6 +813,16 @@ def _wrap(array):
     return t
 
 
+def _ddof(op, ddof, correction):
+    """ddof from NumPy's name or PyTorch's (`correction`); both only if they agree."""
+    if correction is None:
+        return ddof
+    if ddof not in (0, correction):
+        raise ValueError(f"{op}: ddof={ddof} and correction={correction} disagree; they are two "
+                         "names for the same number, give one")
+    return correction
+
+
 def _axis(axis):
     if isinstance(axis, list):
         return tuple(axis)
@@ -648,4 +863,4 @@ def _index_part(p):
 
 
 function.Tensor = Tensor
-from . import composites  # noqa: E402  (composites use Tensor)
+from . import composites, composites_math, composites_movement  # noqa: E402  (composites use Tensor)

@@ -14,7 +14,7 @@ import sys
 import time
 
 WORKLOADS = ["op_overhead", "scalar_mlp", "mlp_step", "cnn_step", "lstm_step", "deep_chain",
-             "matmul_limit"]
+             "matmul_limit", "decoder_step"]
 
 
 def parse_args(argv=None):

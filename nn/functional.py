@@ -16,7 +16,9 @@ from autograd import Tensor, no_grad
 from autograd import functional as _af
 from autograd.ops import CrossEntropy, Linear
 
+from .functional_activation import *  # noqa: F401,F403  hardtanh, relu6, mish, ...
 from .functional_conv import *  # noqa: F401,F403  convolution and pooling
+from .functional_resample import *  # noqa: F401,F403  interpolate, pixel_shuffle
 from .functional_rnn import *  # noqa: F401,F403  recurrent cells and layers
 
 

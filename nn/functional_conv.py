@@ -17,7 +17,7 @@ from autograd import Tensor
 from autograd.ops import ScatterAdd
 from autograd.ops.conv import Fold, MaxPool, Unfold, WindowGather, out_size
 
-__all__ = ["conv1d", "conv2d", "unfold", "fold", "max_pool1d", "max_pool2d", "max_unpool1d",
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold", "max_pool1d", "max_pool2d", "max_unpool1d",
            "max_unpool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d"]
 
@@ -162,6 +162,77 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     (1, 1, 7, 7)
     """
     return _conv(x, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def _conv_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation, nd, fn,
+                    layer=None):
+    x, unbatched = _batched(fn, x, nd, layer)
+    weight = _tensor(weight)
+    who = _who(fn, layer)
+    if weight.ndim != nd + 2:
+        raise ValueError(f"{who}: weight must be {nd + 2}-D (in_channels, out_channels/groups, "
+                         f"*kernel_size), got shape {weight.shape}")
+    n, c = x.shape[:2]
+    cin, og = weight.shape[:2]
+    kernel_size = weight.shape[2:]
+    if groups < 1 or cin % groups:
+        raise ValueError(f"{who}: groups={groups} must divide the weight's in_channels ({cin})")
+    if c != cin:
+        raise ValueError(f"{who}: expected input with {cin} channels (weight {weight.shape}), got "
+                         f"input of shape {tuple(x.shape)} with {c} channels on axis 1")
+    stride = _tuple(stride, nd, "stride", fn)
+    dilation = _tuple(dilation, nd, "dilation", fn)
+    pads = _tuple(padding, nd, "padding", fn)
+    extra = _tuple(output_padding, nd, "output_padding", fn)
+    if any(s < 1 for s in stride) or any(d < 1 for d in dilation) or any(p < 0 for p in pads):
+        raise ValueError(f"{who}: stride and dilation must be >= 1 and padding >= 0, got "
+                         f"{stride}, {dilation}, {pads}")
+    if any(e < 0 or (e >= s and e >= d) for e, s, d in zip(extra, stride, dilation)):
+        raise ValueError(f"{who}: output_padding {extra} must be smaller than either the stride "
+                         f"{stride} or the dilation {dilation}")
+    spatial = x.shape[2:]
+    out_spatial = tuple((m - 1) * s - 2 * p + d * (k - 1) + e + 1 for m, s, p, d, k, e in
+                        zip(spatial, stride, pads, dilation, kernel_size, extra))
+    if any(m < 1 for m in out_spatial):
+        raise ValueError(f"{who}: the output would have spatial size {out_spatial} (input "
+                         f"{tuple(spatial)}, padding {pads}); use less padding")
+    o = og * groups
+    k = og * int(np.prod(kernel_size))
+    # NOTE: the transpose of conv's im2col-matmul: one matmul per group makes every window's
+    # contribution, W^T @ x: (O*k, C) @ (C, L*N), and Fold (col2im) adds the overlapping
+    # windows into the output, dropping what lands in the padding. Its gradient is conv's
+    # forward (Unfold, then matmul), so no rule of its own is needed. output_padding only
+    # lengthens the output: Fold leaves positions no window reaches at zero.
+    columns = n * int(np.prod(spatial))
+    xm = x.permute((1,) + tuple(range(2, nd + 2)) + (0,)).reshape(groups, cin // groups, columns)
+    wm = weight.reshape(groups, cin // groups, k)
+    cols = (wm.mT @ xm).reshape((o,) + tuple(kernel_size) + tuple(spatial) + (n,))
+    y = Fold.apply(cols, shape=(n, o) + out_spatial, kernel_size=tuple(kernel_size), stride=stride,
+                   padding=tuple((p, p) for p in pads), dilation=dilation, layout="ckon")
+    if bias is not None:
+        y = y + _tensor(bias).reshape((o,) + (1,) * nd)
+    return y.squeeze(0) if unbatched else y
+
+
+def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """1-D transposed convolution: x (N, C_in, L), weight (C_in, C_out/groups, k) ->
+    (N, C_out, (L - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1)"""
+    return _conv_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation, 1,
+                           "conv_transpose1d")
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """2-D transposed convolution (the gradient of conv2d with respect to its input):
+    x (N, C_in, H, W), weight (C_in, C_out/groups, kh, kw)
+
+    >>> import autograd
+    >>> conv_transpose2d(autograd.ones(1, 2, 3, 3), autograd.ones(2, 4, 3, 3), stride=2).shape
+    (1, 4, 7, 7)
+    """
+    return _conv_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation, 2,
+                           "conv_transpose2d")
 
 
 def unfold(x, kernel_size, dilation=1, padding=0, stride=1):

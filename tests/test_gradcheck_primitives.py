@@ -377,6 +377,13 @@ CASES = {
 }
 
 
+# The tensor-API-breadth primitives (trig/hyperbolic, rounding, scans, einsum) keep their
+# cases in gradcheck_breadth.py.
+from gradcheck_breadth import CASES as _BREADTH_CASES  # noqa: E402
+
+CASES.update(_BREADTH_CASES)
+
+
 def _fused_cases(which):
     from test_fused_ops import gradcheck_cases
 

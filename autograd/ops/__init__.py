@@ -2,6 +2,11 @@
 from .elementwise import (Abs, Add, Cast, Clip, Cos, Div, Erf, Exp, Log, Log1p, Maximum,
                           Minimum, Mul, Neg, Pow, PowScalar, Relu, Sigmoid, Sin, Sqrt, Sub,
                           Tanh, Where)
+from .einsum import Einsum
+from .rounding import Ceil, Floor, Round, Sign, Trunc
+from .scan import CumProd, CumSum
+from .transcendental import (Acos, Acosh, Asin, Asinh, Atan, Atan2, Atanh, Cosh, Expm1, Sinh,
+                             Tan)
 from .conv import Fold, MaxPool, Unfold, WindowGather, WindowScatter
 from .fused import CrossEntropy, Linear
 from .linalg import MatMul
@@ -18,4 +23,8 @@ PRIMITIVES = (
     Unfold, Fold, MaxPool, WindowGather, WindowScatter,
     RNNLayer, LSTMLayer, GRULayer,
     Linear, CrossEntropy,
+    # tensor API breadth: trigonometric/hyperbolic, rounding, scans, einsum
+    Tan, Asin, Acos, Atan, Atan2, Sinh, Cosh, Asinh, Acosh, Atanh, Expm1,
+    Floor, Ceil, Round, Trunc, Sign,
+    CumSum, CumProd, Einsum,
 )
