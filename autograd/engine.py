@@ -41,7 +41,7 @@ def _toposort(roots):
         push(t)
         push(_EMIT)
         for parent in parents:
-            if parent.requires_grad and parent not in seen:
+            if parent._requires_grad and parent not in seen:
                 push(parent)
     order.reverse()
     return order
@@ -140,7 +140,7 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
             if on_step is not None:
                 on_step(t, _as_tensor(g), node, tuple(map(_as_tensor, input_grads)))
             for parent, pg in zip(node.inputs, input_grads):
-                if pg is None or not parent.requires_grad:
+                if pg is None or not parent._requires_grad:
                     continue
                 # NOTE: .data's shape and dtype directly (no property calls); dtypes of the
                 # same kind are usually the same object, so `is` settles most comparisons.

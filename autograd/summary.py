@@ -23,7 +23,7 @@ class TensorSummary:
         self.shape = data.shape
         self.dtype = data.dtype
         self.name = t.name
-        self.requires_grad = t.requires_grad
+        self.requires_grad = t._requires_grad
         self.grad_fn = t._ctx
         self.data = data if data.size <= SMALL else None
 
@@ -47,7 +47,7 @@ def summarise(inputs, memo):
     backward pass (`memo`), so a tensor feeding two ops stays one node of the picture."""
     kept = []
     for t in inputs:
-        if t._retains_grad or (t._ctx is None and t.requires_grad):
+        if t._retains_grad or (t._ctx is None and t._requires_grad):
             kept.append(t)
             continue
         s = memo.get(t)

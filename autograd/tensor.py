@@ -1,9 +1,11 @@
 """`Tensor`: a NumPy array that records the ops applied to it, and their gradients."""
 import numbers
+import operator
 
 import numpy as np
 
 from . import function
+from .function import unguard
 from .grad_mode import state
 from .ops import (Abs, Add, Cast, Clip, Cos, Div, Exp, Log, Log1p, Max, MatMul, Maximum, Min,
                   Minimum, Mul, Neg, Pow, PowScalar, Relu, Reshape, Sigmoid, Sin, Sqrt, Sub,
@@ -48,19 +50,20 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_hooks", "_version", "name",
-                 "_retains_grad", "__weakref__")
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_hooks", "_version", "name",
+                 "_retains_grad", "_guard", "__weakref__")
     __array_ufunc__ = None  # make `ndarray <op> Tensor` call the Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self.data = _to_array(data, None if dtype is None else np.dtype(dtype))
         self.grad = None
-        self.requires_grad = False
+        self._requires_grad = False
         self._ctx = None
         self._hooks = None
         self._version = 0
         self.name = name
         self._retains_grad = False
+        self._guard = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -159,14 +162,22 @@ class Tensor:
         return Tensor(self.data)
 
     def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    def _set_requires_grad(self, requires_grad):
+        # NOTE: a property so that `t.requires_grad = True` on an int tensor is refused here,
+        # not when a float gradient reaches it; the engine reads the slot _requires_grad.
         if requires_grad and self.data.dtype.kind not in _FLOAT_KINDS:
             raise TypeError(
                 f"requires_grad: only floating-point tensors can require grad, got dtype "
-                f"{self.data.dtype}; convert first, e.g. Tensor(x, dtype='float32')")
+                f"{self.data.dtype}; convert first, e.g. Tensor(x, dtype='float32') or x.float()")
         if not requires_grad and self._ctx is not None:
-            raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use .detach()")
-        self.requires_grad = bool(requires_grad)
-        return self
+            raise RuntimeError("requires_grad=False on a non-leaf tensor; use .detach()")
+        self._requires_grad = bool(requires_grad)
+
+    requires_grad = property(operator.attrgetter("_requires_grad"), _set_requires_grad,
+                             doc="Whether ops on this tensor are recorded for backward().")
 
     def retain_grad(self):
         """Keep `.grad` on this non-leaf tensor after backward."""
@@ -207,6 +218,8 @@ class Tensor:
                 f"'{self._ctx.name}' while grad mode is on; it would not be recorded, so the "
                 "gradients through it would be wrong. Use an out-of-place op (y = y * 0, "
                 "y = y + x), or `with autograd.no_grad():` if the graph must not see the change")
+        if self._guard is not None:
+            unguard(self)  # a saved leaf: the version bump below is what its graph checks
         if type(self.data) is not np.ndarray:
             self.data = np.array(self.data)  # a 0-d op result holds a NumPy scalar: make it writable
 
@@ -594,17 +607,42 @@ def _lift(x, like):
     return Tensor(x)
 
 
+def from_numpy(array, requires_grad=False):
+    """A Tensor that shares `array`'s memory, as torch.from_numpy: a change through either one
+    shows in the other (Tensor(array) copies instead). No copy is made; the array must be
+    numeric or boolean.
+
+    >>> a = np.zeros(2)
+    >>> t = from_numpy(a)
+    >>> t.add_(1)
+    tensor([1., 1.], dtype=float64)
+    >>> a
+    array([1., 1.])
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}; "
+                        "Tensor(data) takes numbers and nested lists (and copies)")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"from_numpy: cannot hold data of dtype {array.dtype}; use a numeric "
+                        "or boolean array")
+    t = _wrap(array)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
 def _wrap(array):
     """A constant Tensor around an array made just now (Tensor() without its checks)."""
     t = Tensor.__new__(Tensor)
     t.data = array
     t.grad = None
-    t.requires_grad = False
+    t._requires_grad = False
     t._ctx = None
     t._hooks = None
     t._version = 0
     t.name = None
     t._retains_grad = False
+    t._guard = None
     return t
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 import autograd
 from autograd import Tensor, no_grad
+from autograd.function import unguard
 from autograd import functional as _af
 from autograd.ops import CrossEntropy, Linear
 
@@ -172,6 +173,7 @@ def _embedding_renorm(weight, rows, max_norm, norm_type):
     # max_norm); the write bumps the version counter, as every in-place change of a
     # parameter does, so a graph that saved the old weight refuses to backward.
     with no_grad():
+        unguard(weight)
         if big.any():
             scale = max_norm / (norms[big].astype(np.float64) + 1e-7)
             table[rows[big]] *= scale.astype(table.dtype)[:, None]

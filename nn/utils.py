@@ -4,6 +4,7 @@ import math
 import numpy as np
 
 from autograd import Tensor
+from autograd.function import unguard
 
 
 def _grads(fn, parameters):
@@ -96,6 +97,7 @@ def vector_to_parameters(vec, parameters):
                          f"(the parameters' total size), got shape {data.shape}")
     offset = 0
     for p in params:
+        unguard(p)
         p.data[...] = data[offset:offset + p.size].reshape(p.shape)
         p._version += 1
         offset += p.size
