@@ -58,6 +58,7 @@ class Function:
     vjp = None  # optional: the rule on arrays (see the class docstring)
     _kept = ()  # the parents a released op keeps for pictures (see release)
     out_grad = None  # dL/d the output, kept for small outputs by backward (for pictures)
+    failed = None  # what raised, when a backward() that released this op failed part-way
 
     def forward(self, *arrays, **params):
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
