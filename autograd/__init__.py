@@ -13,13 +13,13 @@ from .functional import (cat, concatenate, elu, gelu, leaky_relu, log_softmax, l
                          matmul, maximum, minimum, pad, softmax, softplus, split, stack, where)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
-from .tensor import Tensor, from_numpy
+from .tensor import Tensor, as_tensor, from_numpy
 
 __version__ = "0.1.0"
 IS_CHAINRULE = True  # tells this package apart from HIPS autograd, which shares the name
 
 __all__ = [
-    "Tensor", "from_numpy", "Function", "backward", "grad", "gradcheck", "numerical_grad", "GradcheckError",
+    "Tensor", "from_numpy", "as_tensor", "Function", "backward", "grad", "gradcheck", "numerical_grad", "GradcheckError",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "detect_anomaly",
     "set_inplace_guard",
     "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange", "tensor",

@@ -72,9 +72,9 @@ def _root_gradient(root, gradient):
                 f"backward: a gradient can only be implied for a single-element output, but this "
                 f"one has shape {root.shape}; call .sum() first or pass gradient=<tensor of shape "
                 f"{root.shape}>")
-        return Tensor(np.ones(root.shape, dtype=root.dtype))
+        return _wrap(np.ones(root.shape, dtype=root.dtype))
     if not isinstance(gradient, Tensor):
-        gradient = Tensor(np.asarray(gradient, dtype=root.dtype))
+        gradient = _wrap(np.asarray(gradient, dtype=root.dtype))
     _check_gradient(root, gradient, "backward(gradient=...)")
     return gradient
 

@@ -55,7 +55,10 @@ class Tensor:
     __array_ufunc__ = None  # make `ndarray <op> Tensor` call the Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
-        self.data = _to_array(data, None if dtype is None else np.dtype(dtype))
+        array = _to_array(data, None if dtype is None else np.dtype(dtype))
+        if array is (data.data if isinstance(data, Tensor) else data) or array.base is not None:
+            array = array.copy()  # NOTE: as torch.tensor; from_numpy / as_tensor share instead
+        self.data = array
         self.grad = None
         self._requires_grad = False
         self._ctx = None
@@ -158,8 +161,8 @@ class Tensor:
         return bool(self.data)
 
     def detach(self):
-        """The same data, cut from the graph."""
-        return Tensor(self.data)
+        """The same data (shared memory), cut from the graph."""
+        return _const(self.data)
 
     def requires_grad_(self, requires_grad=True):
         self.requires_grad = requires_grad
@@ -269,7 +272,7 @@ class Tensor:
         if state.enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
             return op(self, other)  # recorded out of place: the name is rebound, nothing aliased
         self._check_inplace(name)
-        result = op(Tensor(self.data), other).data
+        result = op(_wrap(self.data), other).data
         if np.broadcast_shapes(result.shape, self.shape) != self.shape:
             raise ValueError(f"{name}: result shape {result.shape} does not fit {self.shape}")
         self.data[...] = result
@@ -341,37 +344,37 @@ class Tensor:
     # ---- comparisons (never differentiable) -------------------------------------------------
 
     def __lt__(self, other):
-        return Tensor(self.data < _data(other))
+        return _const(self.data < _data(other))
 
     def __le__(self, other):
-        return Tensor(self.data <= _data(other))
+        return _const(self.data <= _data(other))
 
     def __gt__(self, other):
-        return Tensor(self.data > _data(other))
+        return _const(self.data > _data(other))
 
     def __ge__(self, other):
-        return Tensor(self.data >= _data(other))
+        return _const(self.data >= _data(other))
 
     def __eq__(self, other):
-        return Tensor(self.data == _data(other))
+        return _const(self.data == _data(other))
 
     def __ne__(self, other):
-        return Tensor(self.data != _data(other))
+        return _const(self.data != _data(other))
 
     def __invert__(self):
-        return Tensor(~self.data)
+        return _const(~self.data)
 
     def __and__(self, other):
-        return Tensor(self.data & _data(other))
+        return _const(self.data & _data(other))
 
     def __or__(self, other):
-        return Tensor(self.data | _data(other))
+        return _const(self.data | _data(other))
 
     def any(self, axis=None, keepdims=False):
-        return Tensor(self.data.any(axis=axis, keepdims=keepdims))
+        return _const(self.data.any(axis=axis, keepdims=keepdims))
 
     def all(self, axis=None, keepdims=False):
-        return Tensor(self.data.all(axis=axis, keepdims=keepdims))
+        return _const(self.data.all(axis=axis, keepdims=keepdims))
 
     # ---- elementwise functions -----------------------------------------------------------
 
@@ -439,7 +442,7 @@ class Tensor:
         if dtype == self.dtype:
             return self
         if dtype.kind != "f":  # rounding to integers or bools has no gradient: cut the graph
-            return Tensor(self.data.astype(dtype))
+            return _const(self.data.astype(dtype))
         return Cast.apply(self, dtype=dtype)
 
     def float(self):
@@ -449,7 +452,7 @@ class Tensor:
         return self.astype(np.float64)
 
     def long(self):
-        return Tensor(self.data.astype(np.int64))
+        return _const(self.data.astype(np.int64))
 
     # ---- reductions ------------------------------------------------------------------
 
@@ -481,10 +484,10 @@ class Tensor:
         return functional.log_softmax(self, axis)
 
     def argmax(self, axis=None, keepdims=False):
-        return Tensor(np.argmax(self.data, axis=axis, keepdims=keepdims))
+        return _const(np.argmax(self.data, axis=axis, keepdims=keepdims))
 
     def argmin(self, axis=None, keepdims=False):
-        return Tensor(np.argmin(self.data, axis=axis, keepdims=keepdims))
+        return _const(np.argmin(self.data, axis=axis, keepdims=keepdims))
 
     def norm(self):
         """The Euclidean (Frobenius) norm of all elements (gradient 0 at 0, as PyTorch)."""
@@ -602,9 +605,9 @@ def _lift(x, like):
         if kind == "f":
             return _wrap(np.array(x, dtype=like.data.dtype))
         if isinstance(x, float):
-            return Tensor(np.array(x, dtype=np.float64))
-        return Tensor(np.array(x, dtype=like.data.dtype if kind in "iu" else np.int64))
-    return Tensor(x)
+            return _wrap(np.array(x, dtype=np.float64))
+        return _wrap(np.array(x, dtype=like.data.dtype if kind in "iu" else np.int64))
+    return as_tensor(x)  # an operand is only read: no copy
 
 
 def from_numpy(array, requires_grad=False):
@@ -629,6 +632,23 @@ def from_numpy(array, requires_grad=False):
     if requires_grad:
         t.requires_grad = True
     return t
+
+
+def as_tensor(data, dtype=None):
+    """A Tensor sharing `data`'s memory when it is a NumPy array (or a Tensor) of the dtype
+    asked, converting otherwise, as torch.as_tensor. For arrays the caller owns and hands
+    over (batches, masks): no copy.
+
+    >>> a = np.ones(2, np.float32)
+    >>> as_tensor(a).data is a
+    True
+    """
+    return _wrap(_to_array(data, None if dtype is None else np.dtype(dtype)))
+
+
+def _const(x):
+    """A constant Tensor around a result just computed (a NumPy scalar becomes a 0-d array)."""
+    return _wrap(x if type(x) is np.ndarray else np.asarray(x))
 
 
 def _wrap(array):

@@ -30,7 +30,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from autograd import Tensor
+from autograd import Tensor, as_tensor
 
 __all__ = ["save", "load"]
 
@@ -112,7 +112,7 @@ def _decode(node, arrays, fail):
                 fail(f"the structure refers to a missing array {value!r}")
             array = arrays[value]
             if tag == "tensor":
-                return Tensor(array)
+                return as_tensor(array)
             return array[()] if tag == "scalar" else array
         if tag == "dict" and isinstance(value, list):
             out = {}
@@ -127,10 +127,12 @@ def _decode(node, arrays, fail):
     fail(f"an unknown node in the structure: {str(node)[:80]}")
 
 
-def _is_flat_state(obj):
-    """A dict of str -> ndarray: stored without nesting, readable by any npz/safetensors tool."""
+def _is_flat_state(obj, tensors=True):
+    """A dict of str -> ndarray (or Tensor, a state_dict()): stored without nesting, readable
+    by any npz/safetensors tool."""
+    kinds = (np.ndarray, Tensor) if tensors else np.ndarray
     return isinstance(obj, dict) and all(
-        isinstance(k, str) and isinstance(v, np.ndarray) and _safe_name(k) == k != _META
+        isinstance(k, str) and isinstance(v, kinds) and _safe_name(k) == k != _META
         for k, v in obj.items())
 
 
@@ -146,8 +148,9 @@ def _flatten(obj):
             if v.dtype.kind not in "biufc":
                 raise TypeError(f"nn.save: array '{k}' has dtype {v.dtype}; only numeric and "
                                 "boolean arrays can be saved (never object arrays)")
-        structure = {"dict": [[k, {"array": k}] for k in obj]}
-        arrays.update(obj)
+        structure = {"dict": [[k, {"tensor" if isinstance(v, Tensor) else "array": k}]
+                              for k, v in obj.items()]}
+        arrays.update((k, v.data if isinstance(v, Tensor) else v) for k, v in obj.items())
         return arrays, structure
     return arrays, _encode(obj, (), arrays, where)
 
@@ -463,7 +466,7 @@ def save(obj, path):
     """
     arrays, structure = _flatten(obj)
     if os.fspath(path).endswith(".safetensors"):
-        flat = _is_flat_state(obj)
+        flat = _is_flat_state(obj, tensors=False)  # else the structure says which are Tensors
         _atomic_write(path, lambda f: _write_safetensors(f, arrays, structure, flat))
     else:
         _atomic_write(path, lambda f: _write_npz(f, arrays, structure))

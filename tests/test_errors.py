@@ -67,14 +67,14 @@ def _saved_then_modified():
 def _load_state(bad):
     ag.manual_seed(0)
     model = nn.Linear(3, 2)
-    before = {k: v.copy() for k, v in model.state_dict().items()}
-    state = {k: v.copy() + 1 for k, v in model.state_dict().items()}
+    before = {k: v.data.copy() for k, v in model.state_dict().items()}
+    state = {k: v.data.copy() + 1 for k, v in model.state_dict().items()}
     bad(state)
     try:
         model.load_state_dict(state)
     finally:  # "nothing was changed", checked on the way out of the failing call
         for k, v in model.state_dict().items():
-            np.testing.assert_array_equal(v, before[k])
+            np.testing.assert_array_equal(v.data, before[k])
 
 
 def _file(tmp, name, data):

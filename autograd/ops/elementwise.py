@@ -8,9 +8,9 @@ from ..function import Function, value
 
 def _const(array):
     """A constant Tensor (no graph) for masks and other values a rule reads."""
-    from ..tensor import Tensor
+    from ..tensor import as_tensor
 
-    return Tensor(array)
+    return as_tensor(array)
 
 
 # ---- arithmetic -----------------------------------------------------------------------
