@@ -9,7 +9,7 @@ from .creation import (arange, default_rng, empty, empty_like, eye, full, full_l
                        manual_seed, multinomial, ones, ones_like, rand, randint, randn, tensor,
                        zeros, zeros_like)
 from .engine import backward, grad
-from .function import Function
+from .function import Function, set_inplace_guard
 from .checkpointing import checkpoint
 from .composites import (cat, concatenate, elu, gelu, leaky_relu, log_softmax, logsumexp,
                          matmul, maximum, minimum, pad, softmax, softplus, split, stack, where)
@@ -24,15 +24,16 @@ from .composites_movement import (chunk, flip, gather, index_select, masked_sele
                                   tile, unflatten)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
-from .tensor import Tensor
+from .tensor import Tensor, as_tensor, from_numpy
 from . import forward_ad  # noqa: E402  (autograd.forward_ad: dual_level, make_dual, unpack_dual)
 
 __version__ = "0.1.0"
 IS_CHAINRULE = True  # tells this package apart from HIPS autograd, which shares the name
 
 __all__ = [
-    "Tensor", "Function", "backward", "grad", "checkpoint", "gradcheck", "numerical_grad", "GradcheckError",
+    "Tensor", "from_numpy", "as_tensor", "Function", "backward", "grad", "checkpoint", "gradcheck", "numerical_grad", "GradcheckError",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "detect_anomaly",
+    "set_inplace_guard",
     "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange", "tensor",
     "manual_seed", "default_rng",
     "concatenate", "cat", "stack", "split", "pad", "where", "maximum", "minimum", "matmul",

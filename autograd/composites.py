@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from .ops import Concatenate, Erf, MatMul, Maximum, Minimum, Pad, Where
-from .tensor import Tensor, _check_axis, _lift
+from .tensor import Tensor, _check_axis, _lift, from_numpy
 
 
 def _tensor(x):
@@ -40,7 +40,7 @@ def _shift(x, axis):
         m = np.max(data, axis=axis, keepdims=True)
     m = np.array(m)  # NOTE: NumPy returns a read-only scalar, not an array, for 0-d input
     m[~np.isfinite(m)] = 0
-    return Tensor(m)
+    return from_numpy(m)
 
 
 # ---- reductions -----------------------------------------------------------------------
@@ -158,7 +158,7 @@ def where(condition, a, b):
     """a where condition else b (condition never differentiable)"""
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(np.asarray(a))
-    return Where.apply(Tensor(cond.astype(bool, copy=False)), _lift(a, like), _lift(b, like))
+    return Where.apply(from_numpy(cond.astype(bool, copy=False)), _lift(a, like), _lift(b, like))
 
 
 def maximum(a, b):

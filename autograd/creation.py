@@ -1,7 +1,7 @@
 """Tensor factories and the random generator they share."""
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import Tensor, from_numpy
 
 _rng = np.random.default_rng()
 
@@ -25,33 +25,33 @@ def _shape(shape):
 
 
 def zeros(*shape, dtype="float32", requires_grad=False):
-    return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+    return from_numpy(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 def ones(*shape, dtype="float32", requires_grad=False):
-    return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+    return from_numpy(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 def full(shape, value, dtype="float32", requires_grad=False):
-    return Tensor(np.full(shape, value, dtype=dtype), requires_grad=requires_grad)
+    return from_numpy(np.full(shape, value, dtype=dtype), requires_grad=requires_grad)
 
 
 def zeros_like(t, dtype=None, requires_grad=False):
-    return Tensor(np.zeros(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
+    return from_numpy(np.zeros(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad=False):
-    return Tensor(np.ones(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
+    return from_numpy(np.ones(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
 
 
 def randn(*shape, dtype="float32", requires_grad=False):
     """Standard normal samples from the shared generator (see manual_seed)."""
-    return Tensor(_rng.standard_normal(_shape(shape)).astype(dtype), requires_grad=requires_grad)
+    return from_numpy(_rng.standard_normal(_shape(shape)).astype(dtype), requires_grad=requires_grad)
 
 
 def rand(*shape, dtype="float32", requires_grad=False):
     """Uniform samples in [0, 1) from the shared generator."""
-    return Tensor(_rng.random(_shape(shape)).astype(dtype), requires_grad=requires_grad)
+    return from_numpy(_rng.random(_shape(shape)).astype(dtype), requires_grad=requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None):

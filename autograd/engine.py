@@ -35,13 +35,19 @@ def _toposort(roots):
             continue
         parents = node.inputs
         if parents is None:
+            if node.failed is not None:
+                raise RuntimeError(
+                    f"backward: an earlier backward() failed part-way ({node.failed}), after "
+                    f"releasing the graph through op '{node.name}'; fix the cause and "
+                    "recompute the forward pass (retain_graph=True keeps the graph through a "
+                    "failure)")
             raise RuntimeError(
                 f"backward: the graph through op '{node.name}' was already freed by an earlier "
                 "backward(); pass retain_graph=True to the first backward() to go through it twice")
         push(t)
         push(_EMIT)
         for parent in parents:
-            if parent.requires_grad and parent not in seen:
+            if parent._requires_grad and parent not in seen:
                 push(parent)
     order.reverse()
     return order
@@ -66,9 +72,9 @@ def _root_gradient(root, gradient):
                 f"backward: a gradient can only be implied for a single-element output, but this "
                 f"one has shape {root.shape}; call .sum() first or pass gradient=<tensor of shape "
                 f"{root.shape}>")
-        return Tensor(np.ones(root.shape, dtype=root.dtype))
+        return _wrap(np.ones(root.shape, dtype=root.dtype))
     if not isinstance(gradient, Tensor):
-        gradient = Tensor(np.asarray(gradient, dtype=root.dtype))
+        gradient = _wrap(np.asarray(gradient, dtype=root.dtype))
     _check_gradient(root, gradient, "backward(gradient=...)")
     return gradient
 
@@ -107,9 +113,47 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
     wanted = None if inputs is None else dict.fromkeys(inputs)
     order = _toposort(roots)
     kept = {}  # tensor -> its summary in the released graph (autograd.summary)
-    mode = enable_grad() if create_graph else no_grad()
     anomaly = state.anomaly
-    with mode:
+    try:
+        _walk(order, grads, owned, wanted, kept, arrays, create_graph, retain_graph, anomaly,
+              on_step)
+    except BaseException as exc:
+        if not retain_graph:
+            _mark_failed(order, exc)
+        raise
+    if wanted is not None:
+        return [None if wanted[t] is None else _as_tensor(wanted[t]) for t in inputs]
+    return None
+
+
+def _mark_failed(order, exc):
+    """Note on the ops a failed walk released what raised, for the message of a retry."""
+    culprit = None
+    tb = exc.__traceback__
+    while tb is not None:  # the innermost hook or rule the exception came through
+        frame = tb.tb_frame
+        if frame.f_code is _run_hooks.__code__:
+            t = frame.f_locals.get("t")
+            hook = frame.f_locals.get("hook")
+            culprit = (f"hook {getattr(hook, '__qualname__', hook)!s} on a tensor of shape "
+                       f"{getattr(t, 'shape', '?')}")
+        elif frame.f_code is _walk.__code__:
+            node = frame.f_locals.get("node")
+            if node is not None:
+                culprit = f"the backward rule of op '{node.name}'"
+        tb = tb.tb_next
+    why = f"{culprit or 'the walk'} raised {type(exc).__name__}: {str(exc)[:200]}"
+    for t in order:
+        node = t._ctx
+        if node is not None and node.inputs is None and node.failed is None:
+            node.failed = why
+
+
+def _walk(order, grads, owned, wanted, kept, arrays, create_graph, retain_graph, anomaly,
+          on_step):
+    """The walk proper (see backward): every op's rule, in reverse topological order."""
+    node = None
+    with (enable_grad() if create_graph else no_grad()):
         for t in order:
             g = grads.pop(t, None)
             if g is None:
@@ -140,7 +184,7 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
             if on_step is not None:
                 on_step(t, _as_tensor(g), node, tuple(map(_as_tensor, input_grads)))
             for parent, pg in zip(node.inputs, input_grads):
-                if pg is None or not parent.requires_grad:
+                if pg is None or not parent._requires_grad:
                     continue
                 # NOTE: .data's shape and dtype directly (no property calls); dtypes of the
                 # same kind are usually the same object, so `is` settles most comparisons.
@@ -172,9 +216,6 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
                 node.release(kept, small)
             elif small is not None:
                 node.out_grad = small
-    if wanted is not None:
-        return [None if wanted[t] is None else _as_tensor(wanted[t]) for t in inputs]
-    return None
 
 
 def _as_tensor(g):

@@ -1,5 +1,6 @@
 """`Function`: the base of every primitive op (forward on arrays, vjp and jvp rules beside it)."""
 import traceback
+import weakref
 import zlib
 
 import numpy as np
@@ -80,6 +81,7 @@ class Function:
     jvp = None  # the forward-mode rule (see the class docstring)
     _kept = ()  # the parents a released op keeps for pictures (see release)
     out_grad = None  # dL/d the output, kept for small outputs by backward (for pictures)
+    failed = None  # what raised, when a backward() that released this op failed part-way
 
     def forward(self, *arrays, **params):
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
@@ -131,7 +133,8 @@ class Function:
         out.name = None
         out._retains_grad = False
         out._ctx = None
-        out.requires_grad = False
+        out._requires_grad = False
+        out._guard = None
         if _dual_levels:  # forward mode: the one check it costs the hot path (a global read)
             _push_tangent(fn, inputs, out)
         st = state
@@ -139,38 +142,49 @@ class Function:
             return out
         if n == 2:
             a, b = inputs
-            if not (a.requires_grad or b.requires_grad):
+            ra, rb = a._requires_grad, b._requires_grad
+            if not (ra or rb):
                 return out
-            fn.needs = _NEEDS2[a.requires_grad][b.requires_grad]
+            fn.needs = _NEEDS2[ra][rb]
             if cls.saves_inputs:
                 va, vb = a._version, b._version
                 fn.versions = (va, vb) if va or vb else _ZEROS2
-                if ((a._ctx is not None and a.data.base is not None)
-                        or (b._ctx is not None and b.data.base is not None)):
+                ca, cb = a._ctx, b._ctx
+                if ca is None and ra and a._guard is None:
+                    _guard(fn, a)
+                if cb is None and rb and b._guard is None:
+                    _guard(fn, b)
+                if ((ca is not None and a.data.base is not None)
+                        or (cb is not None and b.data.base is not None)):
                     fn.bases = _view_bases(inputs)  # so w.T notices an in-place step on w
         elif n == 1:
             a = inputs[0]
-            if not a.requires_grad:
+            if not a._requires_grad:
                 return out
             fn.needs = _NEEDS1
             if cls.saves_inputs:
                 va = a._version
                 fn.versions = (va,) if va else _ZEROS1
-                if a._ctx is not None and a.data.base is not None:
+                if a._ctx is None:
+                    if a._guard is None:
+                        _guard(fn, a)
+                elif a.data.base is not None:
                     fn.bases = _view_bases(inputs)
         else:
-            needs = tuple([t.requires_grad for t in inputs])
+            needs = tuple([t._requires_grad for t in inputs])
             if True not in needs:
                 return out
             fn.needs = needs
             if cls.saves_inputs:
                 fn.versions = tuple([t._version for t in inputs])
                 for t in inputs:
-                    if t._ctx is not None and t.data.base is not None:
+                    if t._ctx is None:
+                        if t._requires_grad and t._guard is None:
+                            _guard(fn, t)
+                    elif fn.bases is None and t.data.base is not None:
                         fn.bases = _view_bases(inputs)
-                        break
         fn.inputs = inputs
-        out.requires_grad = True
+        out._requires_grad = True
         out._ctx = fn
         scope = st.scope
         if scope:
@@ -193,6 +207,10 @@ class Function:
         is how a second backward() knows the graph was released.
         """
         state = self.__dict__
+        guards = state.get("_guards")
+        if guards is not None:
+            for guard in guards:
+                _unlock(guard)
         kept = summarise(self.inputs, memo)
         scope, where = self.scope, self.where
         state.clear()
@@ -275,6 +293,80 @@ def _push_tangent(fn, inputs, out):
     if tangent.shape != np.shape(data):
         tangent = np.broadcast_to(tangent, np.shape(data))
     out._tangent = (level, tangent)
+
+
+# ---- the in-place guard ------------------------------------------------------------------------
+# A raw write into the array of a leaf that a live graph saved (`w.data[...] = 7` between
+# forward and backward) bypasses the version counter and would give a wrong gradient. So the
+# first op that saves a leaf requiring grad makes its array read-only (NumPy then refuses the
+# write: "assignment destination is read-only"), until that op is released by backward() or
+# garbage-collected. The library's own in-place writes (Tensor.add_ and co., optimizers,
+# init, load_state_dict) call unguard() first and bump the version counter instead, which
+# backward() checks. set_inplace_guard(False) turns it off.
+
+_guarding = [True]
+
+
+def set_inplace_guard(enabled):
+    """Turn the in-place guard on or off for the whole process (on by default); returns the
+    previous setting. Off, a raw write into `.data` of a saved leaf goes unnoticed (unless
+    detect_anomaly() is on) and can give wrong gradients.
+
+    >>> previous = set_inplace_guard(False)
+    >>> set_inplace_guard(previous)
+    False
+    """
+    previous, _guarding[0] = _guarding[0], bool(enabled)
+    return previous
+
+
+class _Guard(weakref.ref):
+    """A leaf's array held read-only for as long as the op `node` is alive and unreleased."""
+
+    __slots__ = ("tensor", "array")
+
+    def __new__(cls, node, tensor, array):
+        return weakref.ref.__new__(cls, node, _unlock)
+
+    def __init__(self, node, tensor, array):
+        super().__init__(node, _unlock)
+        self.tensor, self.array = tensor, array
+
+
+def _guard(fn, t):
+    """Make the array of the leaf `t`, which op `fn` saves, read-only while fn holds it."""
+    data = t.data
+    if not _guarding[0] or type(data) is not _ndarray or not data.flags.writeable:
+        return  # a user's read-only array, or a view of one, is not ours to unlock later
+    data.flags.writeable = False
+    guard = t._guard = _Guard(fn, t, data)
+    guards = fn.__dict__.get("_guards")
+    if guards is None:
+        fn._guards = [guard]
+    else:
+        guards.append(guard)
+
+
+def _unlock(guard):
+    """Give the guarded array its writes back (the weakref callback when the op dies)."""
+    t, array = guard.tensor, guard.array
+    if t is None:
+        return
+    guard.tensor = guard.array = None
+    if t._guard is guard:
+        t._guard = None
+    try:
+        array.flags.writeable = True
+    except ValueError:  # a view whose base another guard holds: it comes back with the base
+        pass
+
+
+def unguard(t):
+    """Make `t`'s array writable before the library writes into it in place (and bumps its
+    version, which is how a graph that saved it notices)."""
+    guard = t._guard
+    if guard is not None:
+        _unlock(guard)
 
 
 def _user_frame():

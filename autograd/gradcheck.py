@@ -2,6 +2,7 @@
 import numpy as np
 
 from .engine import grad as _grad
+from .function import unguard
 from .tensor import Tensor
 
 
@@ -15,6 +16,7 @@ def numerical_grad(fn, inputs, eps=1e-6, grad_output=None):
     grads = []
     out = fn(*inputs)
     weight = np.ones(out.shape) if grad_output is None else grad_output
+    del out  # its graph saved the inputs, which are nudged in place below (see unguard)
     for t in inputs:
         g = np.zeros(t.shape, dtype=np.float64)
         flat = t.data.reshape(-1)
@@ -22,6 +24,7 @@ def numerical_grad(fn, inputs, eps=1e-6, grad_output=None):
             raise ValueError(f"numerical_grad: input of shape {t.shape} is not C-contiguous, so "
                              "its elements cannot be nudged in place; pass np.ascontiguousarray(x)")
         for i in range(flat.size):
+            unguard(t)  # the nudges are meant: no graph of fn is alive across them
             keep = flat[i]
             flat[i] = keep + eps
             up = float((fn(*inputs).data * weight).sum())

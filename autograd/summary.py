@@ -23,7 +23,7 @@ class TensorSummary:
         self.shape = data.shape
         self.dtype = data.dtype
         self.name = t.name
-        self.requires_grad = t.requires_grad
+        self.requires_grad = t._requires_grad
         self.grad_fn = t._ctx
         self.data = None  # only large tensors are summarised (see summarise)
 
@@ -50,13 +50,13 @@ def summarise(inputs, memo):
     # is: no object per op, which is most of what release would otherwise cost.
     for t in inputs:
         if t.data.size > SMALL and not t._retains_grad and (t._ctx is not None
-                                                            or not t.requires_grad):
+                                                            or not t._requires_grad):
             break
     else:
         return inputs
     kept = []
     for t in inputs:
-        if t.data.size <= SMALL or t._retains_grad or (t._ctx is None and t.requires_grad):
+        if t.data.size <= SMALL or t._retains_grad or (t._ctx is None and t._requires_grad):
             kept.append(t)
             continue
         # NOTE: keyed by id, not by the tensor: a key would keep every intermediate (and its

@@ -1,9 +1,11 @@
 """`Tensor`: a NumPy array that records the ops applied to it, and their gradients."""
 import numbers
+import operator
 
 import numpy as np
 
 from . import function
+from .function import unguard
 from .grad_mode import state
 from .ops import (Abs, Acos, Acosh, Add, Asin, Asinh, Atan, Atanh, Cast, Ceil, Clip, Cos, Cosh,
                   Div, Exp, Expm1, Floor, Log, Log1p, Max, MatMul, Maximum, Min, Minimum, Mul,
@@ -49,19 +51,23 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_hooks", "_version", "name",
-                 "_retains_grad", "_tangent", "__weakref__")
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_hooks", "_version", "name",
+                 "_retains_grad", "_tangent", "_guard", "__weakref__")
     __array_ufunc__ = None  # make `ndarray <op> Tensor` call the Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
-        self.data = _to_array(data, None if dtype is None else np.dtype(dtype))
+        array = _to_array(data, None if dtype is None else np.dtype(dtype))
+        if array is (data.data if isinstance(data, Tensor) else data) or array.base is not None:
+            array = array.copy()  # NOTE: as torch.tensor; from_numpy / as_tensor share instead
+        self.data = array
         self.grad = None
-        self.requires_grad = False
+        self._requires_grad = False
         self._ctx = None
         self._hooks = None
         self._version = 0
         self.name = name
         self._retains_grad = False
+        self._guard = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -156,18 +162,26 @@ class Tensor:
         return bool(self.data)
 
     def detach(self):
-        """The same data, cut from the graph."""
-        return Tensor(self.data)
+        """The same data (shared memory), cut from the graph."""
+        return _const(self.data)
 
     def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    def _set_requires_grad(self, requires_grad):
+        # NOTE: a property so that `t.requires_grad = True` on an int tensor is refused here,
+        # not when a float gradient reaches it; the engine reads the slot _requires_grad.
         if requires_grad and self.data.dtype.kind not in _FLOAT_KINDS:
             raise TypeError(
                 f"requires_grad: only floating-point tensors can require grad, got dtype "
-                f"{self.data.dtype}; convert first, e.g. Tensor(x, dtype='float32')")
+                f"{self.data.dtype}; convert first, e.g. Tensor(x, dtype='float32') or x.float()")
         if not requires_grad and self._ctx is not None:
-            raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use .detach()")
-        self.requires_grad = bool(requires_grad)
-        return self
+            raise RuntimeError("requires_grad=False on a non-leaf tensor; use .detach()")
+        self._requires_grad = bool(requires_grad)
+
+    requires_grad = property(operator.attrgetter("_requires_grad"), _set_requires_grad,
+                             doc="Whether ops on this tensor are recorded for backward().")
 
     def retain_grad(self):
         """Keep `.grad` on this non-leaf tensor after backward."""
@@ -208,6 +222,8 @@ class Tensor:
                 f"'{self._ctx.name}' while grad mode is on; it would not be recorded, so the "
                 "gradients through it would be wrong. Use an out-of-place op (y = y * 0, "
                 "y = y + x), or `with autograd.no_grad():` if the graph must not see the change")
+        if self._guard is not None:
+            unguard(self)  # a saved leaf: the version bump below is what its graph checks
         if type(self.data) is not np.ndarray:
             self.data = np.array(self.data)  # a 0-d op result holds a NumPy scalar: make it writable
 
@@ -257,7 +273,7 @@ class Tensor:
         if state.enabled and (self.requires_grad or getattr(other, "requires_grad", False)):
             return op(self, other)  # recorded out of place: the name is rebound, nothing aliased
         self._check_inplace(name)
-        result = op(Tensor(self.data), other).data
+        result = op(_wrap(self.data), other).data
         if np.broadcast_shapes(result.shape, self.shape) != self.shape:
             raise ValueError(f"{name}: result shape {result.shape} does not fit {self.shape}")
         self.data[...] = result
@@ -329,22 +345,22 @@ class Tensor:
     # ---- comparisons (never differentiable) -------------------------------------------------
 
     def __lt__(self, other):
-        return Tensor(self.data < _data(other))
+        return _const(self.data < _data(other))
 
     def __le__(self, other):
-        return Tensor(self.data <= _data(other))
+        return _const(self.data <= _data(other))
 
     def __gt__(self, other):
-        return Tensor(self.data > _data(other))
+        return _const(self.data > _data(other))
 
     def __ge__(self, other):
-        return Tensor(self.data >= _data(other))
+        return _const(self.data >= _data(other))
 
     def __eq__(self, other):
-        return Tensor(self.data == _data(other))
+        return _const(self.data == _data(other))
 
     def __ne__(self, other):
-        return Tensor(self.data != _data(other))
+        return _const(self.data != _data(other))
 
     # ---- bitwise (bool and integer tensors) and logical (any dtype; never differentiable) ----
 
@@ -382,10 +398,10 @@ class Tensor:
         return composites_math.logical_not(self)
 
     def any(self, axis=None, keepdims=False):
-        return Tensor(self.data.any(axis=axis, keepdims=keepdims))
+        return _const(self.data.any(axis=axis, keepdims=keepdims))
 
     def all(self, axis=None, keepdims=False):
-        return Tensor(self.data.all(axis=axis, keepdims=keepdims))
+        return _const(self.data.all(axis=axis, keepdims=keepdims))
 
     # ---- elementwise functions -----------------------------------------------------------
 
@@ -559,7 +575,7 @@ class Tensor:
         if dtype == self.dtype:
             return self
         if dtype.kind != "f":  # rounding to integers or bools has no gradient: cut the graph
-            return Tensor(self.data.astype(dtype))
+            return _const(self.data.astype(dtype))
         return Cast.apply(self, dtype=dtype)
 
     def float(self):
@@ -569,7 +585,7 @@ class Tensor:
         return self.astype(np.float64)
 
     def long(self):
-        return Tensor(self.data.astype(np.int64))
+        return _const(self.data.astype(np.int64))
 
     # ---- reductions ------------------------------------------------------------------
 
@@ -603,10 +619,10 @@ class Tensor:
         return composites.log_softmax(self, axis)
 
     def argmax(self, axis=None, keepdims=False):
-        return Tensor(np.argmax(self.data, axis=axis, keepdims=keepdims))
+        return _const(np.argmax(self.data, axis=axis, keepdims=keepdims))
 
     def argmin(self, axis=None, keepdims=False):
-        return Tensor(np.argmin(self.data, axis=axis, keepdims=keepdims))
+        return _const(np.argmin(self.data, axis=axis, keepdims=keepdims))
 
     def norm(self, ord=None, axis=None, keepdims=False):
         """The 2-norm of all elements by default (gradient 0 at 0, as PyTorch); `ord` and
@@ -794,9 +810,50 @@ def _lift(x, like):
         if kind == "f":
             return _wrap(np.array(x, dtype=like.data.dtype))
         if isinstance(x, float):
-            return Tensor(np.array(x, dtype=np.float64))
-        return Tensor(np.array(x, dtype=like.data.dtype if kind in "iu" else np.int64))
-    return Tensor(x)
+            return _wrap(np.array(x, dtype=np.float64))
+        return _wrap(np.array(x, dtype=like.data.dtype if kind in "iu" else np.int64))
+    return as_tensor(x)  # an operand is only read: no copy
+
+
+def from_numpy(array, requires_grad=False):
+    """A Tensor that shares `array`'s memory, as torch.from_numpy: a change through either one
+    shows in the other (Tensor(array) copies instead). No copy is made; the array must be
+    numeric or boolean.
+
+    >>> a = np.zeros(2)
+    >>> t = from_numpy(a)
+    >>> t.add_(1)
+    tensor([1., 1.], dtype=float64)
+    >>> a
+    array([1., 1.])
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}; "
+                        "Tensor(data) takes numbers and nested lists (and copies)")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"from_numpy: cannot hold data of dtype {array.dtype}; use a numeric "
+                        "or boolean array")
+    t = _wrap(array)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def as_tensor(data, dtype=None):
+    """A Tensor sharing `data`'s memory when it is a NumPy array (or a Tensor) of the dtype
+    asked, converting otherwise, as torch.as_tensor. For arrays the caller owns and hands
+    over (batches, masks): no copy.
+
+    >>> a = np.ones(2, np.float32)
+    >>> as_tensor(a).data is a
+    True
+    """
+    return _wrap(_to_array(data, None if dtype is None else np.dtype(dtype)))
+
+
+def _const(x):
+    """A constant Tensor around a result just computed (a NumPy scalar becomes a 0-d array)."""
+    return _wrap(x if type(x) is np.ndarray else np.asarray(x))
 
 
 def _wrap(array):
@@ -804,12 +861,13 @@ def _wrap(array):
     t = Tensor.__new__(Tensor)
     t.data = array
     t.grad = None
-    t.requires_grad = False
+    t._requires_grad = False
     t._ctx = None
     t._hooks = None
     t._version = 0
     t.name = None
     t._retains_grad = False
+    t._guard = None
     return t
 
 

@@ -8,7 +8,7 @@ then see the same batches: one shuffled index order per (seed, epoch), shared; t
 dropout draws its masks from one NumPy generator per (seed, epoch), also shared. The two
 libraries alternate epoch by epoch (chainrule's epoch, then PyTorch's, then chainrule's
 next epoch, ...) and the LSTM alternates step by step, so both train under the same
-background load on these shared machines (see /work/shared/BENCHMARKING.md).
+background load on these shared machines (benchmarks/README.md, "Method").
 
 Reported per model and library: test accuracy on the official 10k test set (or bits per
 character on the held-out last 10% of the text), training wall time (the epochs only),

@@ -19,7 +19,7 @@ import numpy as np
 
 import autograd
 import nn
-from autograd import Tensor
+from autograd import Tensor, as_tensor
 
 from . import checkpoint, datasets, models
 from .errors import CheckpointError, CLIError
@@ -149,11 +149,11 @@ def _loss_and_logits(model, x, y, kind, state=None):
     """Mean cross-entropy and the (N, C) logits; text models also return their state."""
     F = nn.functional
     if kind == "text":
-        logits, state = model(Tensor(x), state)
+        logits, state = model(as_tensor(x), state)
         logits = logits.reshape(-1, logits.shape[-1])
-        return F.cross_entropy(logits, Tensor(y.reshape(-1))), logits, state
-    logits = model(Tensor(x))
-    return F.cross_entropy(logits, Tensor(y)), logits, None
+        return F.cross_entropy(logits, as_tensor(y.reshape(-1))), logits, state
+    logits = model(as_tensor(x))
+    return F.cross_entropy(logits, as_tensor(y)), logits, None
 
 
 def evaluate(model, data, part, seq_len=64):
@@ -283,7 +283,7 @@ def run(config, log=print):
 def _fresh_state(model):
     return {"epoch": 0, "history": {"train_loss": [], "train_acc": [], "val_loss": [],
                                     "val_acc": [], "seconds": []},
-            "best": {"score": None, "epoch": 0, "bad_epochs": 0, "weights": model.state_dict()},
+            "best": {"score": None, "epoch": 0, "bad_epochs": 0, "weights": _snapshot(model)},
             "stopped_early": False, "saved": False}
 
 
@@ -369,7 +369,7 @@ def _epochs(config, data, model, optimizer, scheduler, state, ckpt_path, log, ru
         history["seconds"].append(time.perf_counter() - started)
         score = val_loss if has_val else train_loss  # lower is better
         if best["score"] is None or score < best["score"]:
-            best.update(score=score, epoch=epoch + 1, bad_epochs=0, weights=model.state_dict())
+            best.update(score=score, epoch=epoch + 1, bad_epochs=0, weights=_snapshot(model))
         else:
             best["bad_epochs"] += 1
         if scheduler is not None:
@@ -482,3 +482,8 @@ def generate(model, vocab, prompt, length, temperature, rng):
     finally:
         model.train()
     return prompt + "".join(chars)
+
+
+def _snapshot(model):
+    """The model's weights now: copies (state_dict() shares the parameters' memory)."""
+    return {k: Tensor(v) for k, v in model.state_dict().items()}

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 import autograd
-from autograd import Tensor
+from autograd import Tensor, as_tensor
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
@@ -57,11 +57,11 @@ class TensorDataset(Dataset):
         return self.tensors[0].shape[0]
 
     def __getitem__(self, index):
-        return tuple(Tensor(t.data[index]) for t in self.tensors)
+        return tuple(as_tensor(t.data[index]) for t in self.tensors)
 
     def __getitems__(self, indices):
         indices = np.asarray(indices)
-        return tuple(Tensor(t.data[indices]) for t in self.tensors)
+        return tuple(as_tensor(t.data[indices]) for t in self.tensors)
 
 
 class Subset(Dataset):
@@ -146,9 +146,9 @@ def default_collate(items):
     if isinstance(first, dict):
         return {key: default_collate([item[key] for item in items]) for key in first}
     if isinstance(first, Tensor):
-        return Tensor(np.stack([item.data for item in items]))
+        return as_tensor(np.stack([item.data for item in items]))
     if isinstance(first, (np.ndarray, np.generic, numbers.Number)):
-        return Tensor(np.stack([np.asarray(item) for item in items]))
+        return as_tensor(np.stack([np.asarray(item) for item in items]))
     raise TypeError(f"default_collate: cannot batch items of type {type(first).__name__}; "
                     "pass collate_fn=... to DataLoader")
 

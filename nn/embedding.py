@@ -5,6 +5,7 @@ from . import functional as F
 from . import init
 from .module import Module
 from .parameter import Parameter
+from autograd.function import unguard
 
 
 class Embedding(Module):
@@ -54,6 +55,7 @@ class Embedding(Module):
     def reset_parameters(self):
         init.normal_(self.weight)
         if self.padding_idx is not None:
+            unguard(self.weight)
             self.weight.data[self.padding_idx] = 0
 
     def forward(self, indices):

@@ -12,7 +12,8 @@ Everything here is a composite of engine ops: no function writes a gradient by h
 import numpy as np
 
 import autograd
-from autograd import Tensor, no_grad
+from autograd import Tensor, as_tensor, no_grad
+from autograd.function import unguard
 from autograd import functional as _af
 from autograd.ops import CrossEntropy, Linear
 
@@ -125,9 +126,9 @@ def dropout(x, p=0.5, training=True, inplace=False):
     if not training or p == 0:
         return x
     if p == 1:
-        return x * Tensor(np.zeros((), x.dtype))
+        return x * as_tensor(np.zeros((), x.dtype))
     keep = autograd.default_rng().random(x.shape) >= p
-    return x * Tensor((keep * (1.0 / (1.0 - p))).astype(x.dtype, copy=False))
+    return x * as_tensor((keep * (1.0 / (1.0 - p))).astype(x.dtype, copy=False))
 
 
 def _check_indices(fn, indices, n):
@@ -174,6 +175,7 @@ def _embedding_renorm(weight, rows, max_norm, norm_type):
     # max_norm); the write bumps the version counter, as every in-place change of a
     # parameter does, so a graph that saved the old weight refuses to backward.
     with no_grad():
+        unguard(weight)
         if big.any():
             scale = max_norm / (norms[big].astype(np.float64) + 1e-7)
             table[rows[big]] *= scale.astype(table.dtype)[:, None]
@@ -206,7 +208,7 @@ def embedding(x, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         pad = padding_idx + num if padding_idx < 0 else padding_idx
         keep = (flat != pad)[:, None]
         if not keep.all():
-            rows = _af.where(keep, rows, Tensor(rows.data))  # same values, no gradient
+            rows = _af.where(keep, rows, as_tensor(rows.data))  # same values, no gradient
     return rows.reshape(idx.shape + (weight.shape[1],))
 
 
@@ -220,7 +222,7 @@ def one_hot(x, num_classes=-1):
     idx = _check_indices("one_hot", idx, num_classes)
     out = np.zeros(idx.shape + (num_classes,), dtype=np.int64)
     np.put_along_axis(out, idx[..., None], 1, axis=-1)
-    return Tensor(out)
+    return as_tensor(out)
 
 
 def _channel_shape(x):
@@ -264,8 +266,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are needed when "
                              "training=False")
-        rm = Tensor(running_mean.data.reshape(shape).astype(x.dtype, copy=False))
-        rv = Tensor(running_var.data.reshape(shape).astype(x.dtype, copy=False))
+        rm = as_tensor(running_mean.data.reshape(shape).astype(x.dtype, copy=False))
+        rv = as_tensor(running_var.data.reshape(shape).astype(x.dtype, copy=False))
         out = (x - rm) * (rv + eps) ** -0.5
     if weight is not None:
         out = out * weight.reshape(shape)
@@ -338,7 +340,7 @@ def _pair(x, target, fn):
         if target.requires_grad:
             target = target.astype(x.dtype)
         else:
-            target = Tensor(target.data.astype(x.dtype))
+            target = as_tensor(target.data.astype(x.dtype))
     return x, target
 
 
@@ -348,7 +350,7 @@ def _const(value, like):
         return None
     if isinstance(value, Tensor) and value.requires_grad:
         return value
-    return Tensor(np.asarray(_array(value), dtype=like.dtype))
+    return as_tensor(np.asarray(_array(value), dtype=like.dtype))
 
 
 # ---- regression losses ---------------------------------------------------------------
@@ -450,7 +452,7 @@ def _nll_flat(fn, logp, t, shape, weight, ignore_index, reduction):
     else:
         w = np.ones(len(t), logp.dtype) if weight is None else _array(weight)[safe_t]
         w = np.where(ignored, 0, w).astype(logp.dtype)
-        loss = picked * Tensor(-w)
+        loss = picked * as_tensor(-w)
         denominator = w.sum()
     if reduction == "none":
         return loss.reshape(shape)
@@ -461,7 +463,7 @@ def _nll_flat(fn, logp, t, shape, weight, ignore_index, reduction):
         raise _empty_mean(fn, logp.shape)
     # NOTE: 0 / 0 = NaN when every target is ignored, as in PyTorch.
     with np.errstate(divide="ignore", invalid="ignore"):
-        return total / Tensor(np.asarray(denominator, dtype=logp.dtype))
+        return total / as_tensor(np.asarray(denominator, dtype=logp.dtype))
 
 
 def nll_loss(x, target, weight=None, ignore_index=-100, reduction="mean"):
@@ -509,7 +511,7 @@ def cross_entropy(x, target, weight=None, ignore_index=-100, reduction="mean",
     else:
         smooth = -(logp * _const(weight, logp)).sum(axis=1)
     if ignored.any():
-        smooth = smooth * Tensor((~ignored).astype(logp.dtype))
+        smooth = smooth * as_tensor((~ignored).astype(logp.dtype))
     if reduction == "none":
         smooth = smooth.reshape(shape)
     elif reduction == "sum":
@@ -519,7 +521,7 @@ def cross_entropy(x, target, weight=None, ignore_index=-100, reduction="mean",
         denominator = ((~ignored).sum() if weight is None
                        else np.where(ignored, 0, _array(weight)[kept]).sum())
         with np.errstate(divide="ignore", invalid="ignore"):
-            smooth = smooth.sum() / Tensor(np.asarray(denominator, dtype=logp.dtype))
+            smooth = smooth.sum() / as_tensor(np.asarray(denominator, dtype=logp.dtype))
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
 
 
@@ -592,7 +594,7 @@ def hinge_embedding_loss(x, target, margin=1.0, reduction="mean"):
     fn = "hinge_embedding_loss"
     x, target = _pair(x, target, fn)
     t = target.data
-    zero = Tensor(np.zeros((), x.dtype))
+    zero = as_tensor(np.zeros((), x.dtype))
     margin_part = _af.where(t != 1, (margin - x).relu(), zero)
     self_part = _af.where(t != -1, x, zero)
     return _reduce(margin_part + self_part, reduction, fn)
@@ -617,5 +619,5 @@ def multi_margin_loss(x, target, p=1, margin=1.0, weight=None, reduction="mean")
     others[np.arange(len(t)), t] = 0
     if weight is not None:
         others *= _array(weight).astype(flat.dtype)[t][:, None]
-    loss = (z * Tensor(others)).sum(axis=1) * (1.0 / n_classes)
+    loss = (z * as_tensor(others)).sum(axis=1) * (1.0 / n_classes)
     return _reduce(loss.reshape(shape), reduction, fn)

@@ -13,7 +13,7 @@ A convolution is im2col (`Unfold`, one strided copy of every window) followed by
 
 import numpy as np
 
-from autograd import Tensor
+from autograd import Tensor, as_tensor
 from autograd.ops import ScatterAdd
 from autograd.ops.conv import Fold, MaxPool, Unfold, WindowGather, out_size
 
@@ -340,7 +340,7 @@ def _max_pool(x, nd, kernel_size, stride, padding, dilation, ceil_mode, return_i
     # The same values and gradient as MaxPool, from the winners found once (a gather of x).
     index, flat = _winners(x.data, **geometry)
     out = WindowGather.apply(x, index=index, **geometry)
-    indices = Tensor(flat)
+    indices = as_tensor(flat)
     if unbatched:
         return out.squeeze(0), indices.squeeze(0)
     return out, indices
@@ -491,7 +491,7 @@ def _avg_pool(x, nd, kernel_size, stride, padding, ceil_mode, count_include_pad,
         else:
             divisor = _avg_divisor(x.shape[2:], kernel_size, stride, padding, out,
                                    count_include_pad, x.dtype)
-            y = total / Tensor(divisor)
+            y = total / as_tensor(divisor)
     return y.squeeze(0) if unbatched else y
 
 
@@ -531,9 +531,9 @@ def _adaptive_avg_pool(x, nd, output_size, fn):
     y = x
     if nd == 2:
         a_h = _adaptive_matrix(spatial[0], output_size[0], x.dtype)
-        y = Tensor(a_h) @ y
+        y = as_tensor(a_h) @ y
     a_w = _adaptive_matrix(spatial[-1], output_size[-1], x.dtype)
-    y = y @ Tensor(np.ascontiguousarray(a_w.T))
+    y = y @ as_tensor(np.ascontiguousarray(a_w.T))
     return y.squeeze(0) if unbatched else y
 
 

@@ -14,7 +14,7 @@ GRU gates r, z, n with n = tanh(W_in x + b_in + r * (W_hn h + b_hn)).
 """
 import numpy as np
 
-from autograd import Tensor
+from autograd import Tensor, as_tensor
 from autograd.ops.rnn import GRULayer, LSTMLayer, RNNLayer
 
 __all__ = ["rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell", "recurrent_layer"]
@@ -60,7 +60,7 @@ def recurrent_layer(mode, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, c0=None, reve
         out, h_n, c_n = both[:, :, :hidden], both[-1, :, :hidden], both[-1, :, hidden:]
     elif mode == "GRU":
         if b_hh is None:
-            b_hh = Tensor(np.zeros(w_hh.shape[0], dtype=xproj.dtype))
+            b_hh = as_tensor(np.zeros(w_hh.shape[0], dtype=xproj.dtype))
         out = GRULayer.apply(xproj, w_hh, b_hh, h0)
         h_n = out[-1]
     else:
@@ -82,7 +82,7 @@ def _cell(mode, x, hx, w_ih, w_hh, b_ih, b_hh, c=None):
         x = x.unsqueeze(0)
     states = []
     for s in (hx, c) if mode == "LSTM" else (hx,):
-        s = Tensor(np.zeros((x.shape[0], w_hh.shape[1]), x.dtype)) if s is None else _tensor(s)
+        s = as_tensor(np.zeros((x.shape[0], w_hh.shape[1]), x.dtype)) if s is None else _tensor(s)
         s = s.unsqueeze(0) if unbatched and s.ndim == 1 else s
         if s.shape != (x.shape[0], w_hh.shape[1]):
             raise ValueError(f"{mode.lower()}_cell: expected hidden state of shape "

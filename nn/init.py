@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from autograd import Tensor, default_rng
+from autograd.function import unguard
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
            "zeros_", "eye_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
@@ -71,6 +72,7 @@ def _write(tensor, values):
     if tensor.data.dtype.kind != "f":
         raise TypeError(f"nn.init: can only initialise floating-point tensors, got dtype "
                         f"{tensor.data.dtype}")
+    unguard(tensor)
     tensor.data[...] = values
     tensor._version += 1
     return tensor

@@ -299,10 +299,11 @@ class Module:
                         yield (f"{mod_name}.{name}" if mod_name else name), t
 
     def state_dict(self):
-        """Parameters and buffers by dotted name (arrays, copied), in registration order."""
+        """Parameters and buffers by dotted name, in registration order: detached Tensors that
+        share the parameters' memory, as PyTorch's (copy them to keep a snapshot)."""
         sd = OrderedDict()
         for key, t in self._state_tensors():
-            sd[key] = t.data.copy()
+            sd[key] = t.detach()
         return sd
 
     def load_state_dict(self, state_dict, strict=True):
@@ -316,7 +317,7 @@ class Module:
         for key, value in state_dict.items():
             if key not in targets:
                 continue
-            array = value.data if isinstance(value, Tensor) else np.asarray(value)
+            array = _state_array(value)
             if array.dtype.kind not in "biuf":
                 problems.append(f"'{key}': dtype {array.dtype} is not numeric")
                 continue
@@ -362,3 +363,16 @@ class Module:
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
                       | set(self._modules))
+
+
+def _state_array(value):
+    """The array of a state-dict value: a Tensor, a NumPy array, or a torch.Tensor (converted
+    without importing torch: only an object from torch can be one)."""
+    if isinstance(value, Tensor):
+        return value.data
+    if type(value).__module__.split(".")[0] == "torch" and hasattr(value, "detach"):
+        value = value.detach().cpu()
+        if str(value.dtype) == "torch.bfloat16":
+            value = value.float()
+        return value.numpy()
+    return np.asarray(value)

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 
 import autograd  # noqa: F401  (used by the docstring examples)
-from autograd import Tensor
+from autograd import Tensor, as_tensor
 from autograd.composites import concatenate, stack
 
 from . import functional_rnn as R
@@ -109,7 +109,7 @@ class RNNBase(Module):
         expected = (self.num_layers * directions, batch, self.hidden_size)
         lstm = self.mode == "LSTM"
         if hx is None:
-            zeros = Tensor(np.zeros(expected, dtype=x.dtype))
+            zeros = as_tensor(np.zeros(expected, dtype=x.dtype))
             h0, c0 = zeros, zeros
         elif lstm:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:

@@ -3,7 +3,8 @@ import math
 
 import numpy as np
 
-from autograd import Tensor, checkpoint
+from autograd import Tensor, as_tensor, checkpoint
+from autograd.function import unguard
 
 
 def _grads(fn, parameters):
@@ -41,7 +42,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not (norm_type >= 1.0 or math.isinf(norm_type)):
         raise ValueError(f"clip_grad_norm_: norm_type must be >= 1 or inf, got {norm_type}")
     if not grads:
-        return Tensor(np.array(0.0, dtype=np.float32))
+        return as_tensor(np.array(0.0, dtype=np.float32))
     dtype = np.result_type(*[g.data.dtype for g in grads])
     if math.isinf(norm_type):
         total = max(float(np.max(np.abs(g.data), initial=0.0)) for g in grads)
@@ -57,7 +58,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     for g in grads:
         g.data *= np.asarray(coef, dtype=g.data.dtype)
         g._version += 1
-    return Tensor(np.array(total, dtype=dtype))
+    return as_tensor(np.array(total, dtype=dtype))
 
 
 def clip_grad_value_(parameters, clip_value):
@@ -83,7 +84,7 @@ def parameters_to_vector(parameters):
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     if not params:
         raise ValueError("parameters_to_vector: got no parameters")
-    return Tensor(np.concatenate([p.data.ravel() for p in params]))
+    return as_tensor(np.concatenate([p.data.ravel() for p in params]))
 
 
 def vector_to_parameters(vec, parameters):
@@ -96,6 +97,7 @@ def vector_to_parameters(vec, parameters):
                          f"(the parameters' total size), got shape {data.shape}")
     offset = 0
     for p in params:
+        unguard(p)
         p.data[...] = data[offset:offset + p.size].reshape(p.shape)
         p._version += 1
         offset += p.size

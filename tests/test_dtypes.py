@@ -22,9 +22,10 @@ def test_construction_dtypes(data, dtype):
     assert Tensor(data).dtype == np.dtype(dtype)
 
 
-def test_numpy_arrays_are_kept_without_a_copy():
+def test_numpy_arrays_keep_their_dtype_copied_or_shared():
     a = np.ones(3)
-    assert Tensor(a).data is a
+    assert Tensor(a).dtype == np.float64 and Tensor(a).data is not a  # copied, as torch.tensor
+    assert ag.from_numpy(a).data is a  # shared, as torch.from_numpy
 
 
 def test_factories():

@@ -194,19 +194,124 @@ def test_augmented_assignment_in_grad_mode_is_recorded_out_of_place():
     np.testing.assert_allclose(x.grad.data, 2 * x.data + 1)
 
 
-# ---- raw .data writes: invisible to the counter; detect_anomaly() checks them ---------------------
+# ---- raw .data writes: refused by the in-place guard; detect_anomaly() checks the rest -----------
 
-def test_raw_data_write_is_not_tracked_outside_anomaly_mode():
-    # Documented limitation (as PyTorch's .data): the rule reads the new values.
+@pytest.fixture
+def guard_off():
+    previous = ag.set_inplace_guard(False)
+    yield
+    ag.set_inplace_guard(previous)
+
+
+GUARDED = "assignment destination is read-only|output array is read-only"
+
+
+@pytest.mark.parametrize("write", ["slice", "micrograd step", "np.copyto"])
+def test_raw_write_into_a_saved_leaf_is_refused_by_default(write):
     w = _leaf()
     loss = (w * w).sum()
+    with pytest.raises(ValueError, match=GUARDED):
+        if write == "slice":
+            w.data[...] = 10.0
+        elif write == "micrograd step":
+            w.data -= 0.1 * np.ones(3, np.float32)  # one line too early: before backward()
+        else:
+            np.copyto(w.data, 7.0)
+    loss.backward()  # nothing changed: the right gradient
+    np.testing.assert_allclose(w.grad.data, [2.0, 4.0, 6.0])
+    w.data -= 0.1 * w.grad.data  # after backward() the graph is released: writes are free
+    np.testing.assert_allclose(w.data, [0.8, 1.6, 2.4], rtol=1e-6)
+
+
+def test_the_guard_ends_with_the_graph():
+    w = _leaf()
+    loss = (w * w).sum()
+    assert not w.data.flags.writeable
+    del loss  # a forward pass never backpropagated: its graph dies, and so does the guard
+    assert w.data.flags.writeable
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)  # a retained graph is alive: still guarded
+    with pytest.raises(ValueError, match=GUARDED):
+        w.data[0] = 5.0
+    loss.backward()  # the last backward releases it
+    w.data[0] = 5.0
+    for _ in range(3):  # guarded again in every new graph
+        loss = (w * 3.0).sum()
+        with pytest.raises(ValueError, match=GUARDED):
+            w.data[0] = 6.0
+        loss.backward()
+
+
+def test_the_guard_keeps_nothing_alive():
+    import gc
+    import weakref
+    gc.disable()  # everything below must go by reference counting alone
+    try:
+        w = _leaf()
+        x = _leaf()
+        node = weakref.ref((w * x).grad_fn)
+        alive_x = weakref.ref(x)
+        loss = (w * x).sum()
+        del x
+        assert alive_x() is not None  # the graph holds it
+        del loss
+        assert node() is None and alive_x() is None
+        assert w.data.flags.writeable
+    finally:
+        gc.enable()
+
+
+def test_library_in_place_changes_keep_their_version_errors():
+    w = _leaf()
+    loss = (w * w).sum()
+    with ag.no_grad():
+        w.add_(1.0)  # not refused by the guard: bumps the version instead
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        loss.backward()
+
+
+def test_views_and_read_only_arrays_are_left_alone():
+    base = np.arange(4.0)
+    base.flags.writeable = False
+    t = ag.from_numpy(base).requires_grad_()
+    y = (t * t).sum()  # a user's read-only array stays read-only after the graph goes
+    y.backward()
+    assert not base.flags.writeable
+    w = _leaf()
+    early_view = w.data[:2]  # made before the forward pass: NumPy gives it its own flag
+    loss = (w * w).sum()
+    early_view[0] = 9.0  # not caught (documented): take views after backward, or none
+    assert not w.data.flags.writeable
+    loss.backward()
+
+
+def test_raw_data_write_is_not_tracked_when_the_guard_is_off(guard_off):
+    # The one opt-out: ag.set_inplace_guard(False). Then, as PyTorch's .data, the rule
+    # reads the new values.
+    w = _leaf()
+    loss = (w * w).sum()
+    assert w.data.flags.writeable
     w.data[...] = 10.0
     loss.backward()
     np.testing.assert_allclose(w.grad.data, 2 * 10.0 * np.ones(3))
 
 
+def test_requires_grad_set_by_hand_on_an_int_tensor_is_refused_at_once():
+    t = Tensor(np.arange(3))
+    with pytest.raises(TypeError, match="only floating-point tensors can require grad, got "
+                                        "dtype int64"):
+        t.requires_grad = True
+    assert t.requires_grad is False
+    with pytest.raises(TypeError, match="only floating-point"):
+        t.requires_grad_()
+    y = Tensor([1.0]) * 2
+    y.requires_grad = True  # a float tensor: fine
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        (y * 2).requires_grad = False
+
+
 @pytest.mark.parametrize("write", ["slice", "element", "rebind"])
-def test_raw_data_write_is_caught_under_detect_anomaly(write):
+def test_raw_data_write_is_caught_under_detect_anomaly(write, guard_off):
     with ag.detect_anomaly():
         w = _leaf()
         loss = (w * w).sum()

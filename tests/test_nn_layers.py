@@ -60,7 +60,7 @@ def _compare(ours, theirs, *inputs, seed=0, check_state=True):
         our_state = ours.state_dict()
         assert list(our_state) == list(ref_state)
         for k in ref_state:
-            np.testing.assert_allclose(our_state[k], ref_state[k], rtol=1e-10, atol=1e-12,
+            np.testing.assert_allclose(our_state[k].data, ref_state[k], rtol=1e-10, atol=1e-12,
                                        err_msg=k)
     return out
 
@@ -111,8 +111,8 @@ def test_linear_seeded_init_is_reproducible():
     b = nn.Linear(4, 2).state_dict()
     autograd.manual_seed(4)
     c = nn.Linear(4, 2).state_dict()
-    np.testing.assert_array_equal(a["weight"], b["weight"])
-    assert not np.array_equal(a["weight"], c["weight"])
+    np.testing.assert_array_equal(a["weight"].data, b["weight"].data)
+    assert not np.array_equal(a["weight"].data, c["weight"].data)
 
 
 def test_linear_wrong_input_size_names_the_shapes():
@@ -263,7 +263,7 @@ def test_batchnorm_train_steps_then_eval_parity(case, kwargs):
             np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), rtol=1e-9, atol=1e-10)
         ref = _torch_state(theirs)
         for k, v in ours.state_dict().items():
-            np.testing.assert_allclose(v, ref[k], rtol=1e-10, atol=1e-12, err_msg=k)
+            np.testing.assert_allclose(v.data, ref[k], rtol=1e-10, atol=1e-12, err_msg=k)
     ours.eval(), theirs.eval()
     x = _randn(*shape, seed=99) * 2
     xo, xt = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)

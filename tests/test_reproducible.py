@@ -43,7 +43,7 @@ def train(seed, epochs=3):
             loss.backward()
             opt.step()
             losses.append(loss.item())
-    return np.array(losses), {k: v.copy() for k, v in model.state_dict().items()}
+    return np.array(losses), {k: v.data.copy() for k, v in model.state_dict().items()}
 
 
 def digest(losses, state):

@@ -9,9 +9,9 @@ from ..namespaces import ARRAYS
 
 def _const(array):
     """A constant Tensor (no graph) for masks and other values a rule reads."""
-    from ..tensor import Tensor
+    from ..tensor import as_tensor
 
-    return Tensor(array)
+    return as_tensor(array)
 
 
 def _plus(a, b):

@@ -5,6 +5,7 @@ import numpy as np
 
 import autograd
 from autograd import Tensor
+from autograd.function import unguard
 
 
 class Optimizer:
@@ -148,6 +149,7 @@ class Optimizer:
                 raise RuntimeError(
                     f"{type(self).__name__}: a parameter of shape {p.shape} has a gradient of "
                     f"shape {grad.shape}; something wrote a wrong .grad")
+            unguard(p)  # the step writes p.data in place (and bumps p's version)
             yield p, grad
 
     @staticmethod
