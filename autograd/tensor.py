@@ -421,6 +421,16 @@ class Tensor:
         """`self` where `condition`, else `other` (PyTorch's argument order)."""
         return functional.where(condition, self, other)
 
+    def masked_fill(self, mask, value):
+        """`value` where the boolean `mask` is True, `self` elsewhere (PyTorch's masked_fill)."""
+        return functional.masked_fill(self, mask, value)
+
+    def tril(self, diagonal=0):
+        return functional.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return functional.triu(self, diagonal)
+
     def astype(self, dtype):
         dtype = np.dtype(dtype)
         if dtype == self.dtype:

@@ -18,6 +18,7 @@ from autograd.ops import CrossEntropy, Linear
 
 from .functional_conv import *  # noqa: F401,F403  convolution and pooling
 from .functional_rnn import *  # noqa: F401,F403  recurrent cells and layers
+from .functional_attention import *  # noqa: F401,F403  attention, rms_norm
 
 
 def _tensor(x):

@@ -2,6 +2,7 @@
 from .elementwise import (Abs, Add, Cast, Clip, Cos, Div, Erf, Exp, Log, Log1p, Maximum,
                           Minimum, Mul, Neg, Pow, PowScalar, Relu, Sigmoid, Sin, Sqrt, Sub,
                           Tanh, Where)
+from .attention import MaskedSoftmax, ScaledDotProductAttention
 from .conv import Fold, MaxPool, Unfold, WindowGather, WindowScatter
 from .fused import CrossEntropy, Linear
 from .linalg import MatMul
@@ -18,4 +19,5 @@ PRIMITIVES = (
     Unfold, Fold, MaxPool, WindowGather, WindowScatter,
     RNNLayer, LSTMLayer, GRULayer,
     Linear, CrossEntropy,
+    MaskedSoftmax, ScaledDotProductAttention,
 )
