@@ -424,6 +424,16 @@ CASES[ag.ops.MaskedSoftmax] = lambda: _attention_cases("masked_softmax")
 CASES[ag.ops.ScaledDotProductAttention] = lambda: _attention_cases("sdpa")
 
 
+def _transformer_cases(which):
+    from test_transformer_ops import gradcheck_cases
+
+    return gradcheck_cases(which)
+
+
+CASES[ag.ops.Gelu] = lambda: _transformer_cases("gelu")
+CASES[ag.ops.LayerNorm] = lambda: _transformer_cases("layer_norm")
+
+
 def _all_cases():
     for op, make in CASES.items():
         for case in make():

@@ -3,6 +3,7 @@ from .elementwise import (Abs, Add, Cast, Clip, Cos, Div, Erf, Exp, Log, Log1p, 
                           Minimum, Mul, Neg, Pow, PowScalar, Relu, Sigmoid, Sin, Sqrt, Sub,
                           Tanh, Where)
 from .attention import MaskedSoftmax, ScaledDotProductAttention
+from .transformer import Gelu, LayerNorm
 from .conv import Fold, MaxPool, Unfold, WindowGather, WindowScatter
 from .fused import CrossEntropy, Linear
 from .linalg import MatMul
@@ -19,5 +20,5 @@ PRIMITIVES = (
     Unfold, Fold, MaxPool, WindowGather, WindowScatter,
     RNNLayer, LSTMLayer, GRULayer,
     Linear, CrossEntropy,
-    MaskedSoftmax, ScaledDotProductAttention,
+    MaskedSoftmax, ScaledDotProductAttention, Gelu, LayerNorm,
 )
