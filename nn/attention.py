@@ -7,7 +7,7 @@ from autograd.ops import MaskedSoftmax
 
 from . import functional as F
 from . import init
-from .functional_attention import attend
+from .functional_attention import attend, finite_bias
 from .linear import Linear
 from .module import Module
 from .parameter import Parameter
@@ -142,6 +142,7 @@ class MultiheadAttention(Module):
         p = self.dropout if self.training else 0.0
         weights = None
         if need_weights:
+            keep, bias = finite_bias(keep, bias, q.dtype)
             scores = (q * (1.0 / np.sqrt(D))) @ k.swapaxes(-1, -2)
             if bias is not None:
                 scores = scores + bias

@@ -80,8 +80,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
 def attend(q, k, v, keep=None, bias=None, scale=1.0, dropout_p=0.0):
     """The attention behind scaled_dot_product_attention and MultiheadAttention, from a
     boolean `keep` array (True = takes part) and/or an additive float Tensor `bias`."""
-    if bias is not None and bias.dtype != q.dtype:
-        bias = bias.astype(q.dtype)
+    keep, bias = finite_bias(keep, bias, q.dtype)
     if dropout_p == 0:
         inputs = (q, k, v) if bias is None else (q, k, v, bias)
         return ScaledDotProductAttention.apply(*inputs, keep=keep, scale=scale)
@@ -92,6 +91,23 @@ def attend(q, k, v, keep=None, bias=None, scale=1.0, dropout_p=0.0):
         scores = scores + bias
     weights = dropout(MaskedSoftmax.apply(scores, keep=keep), dropout_p, training=True)
     return weights @ v
+
+
+def finite_bias(keep, bias, dtype):
+    """(keep, bias) with the bias's -inf entries moved into `keep` and set to 0 in the bias.
+
+    The scores then never hold -inf, so detect_anomaly() does not flag the masked entries
+    of an additive mask (generate_square_subsequent_mask) as an op producing -Inf.
+    """
+    if bias is None:
+        return keep, bias
+    if bias.dtype != dtype:
+        bias = bias.astype(dtype)
+    finite = np.isfinite(bias.data)
+    if finite.all():
+        return keep, bias
+    keep = finite if keep is None else keep & finite
+    return keep, bias.masked_fill(Tensor(~finite), 0.0)
 
 
 def rms_norm(x, normalized_shape, weight=None, eps=None):

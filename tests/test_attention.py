@@ -109,6 +109,17 @@ def test_fully_masked_rows_give_zeros_and_finite_gradients_under_detect_anomaly(
     assert np.isfinite(x.grad.data).all()
 
 
+def test_an_additive_causal_mask_raises_no_false_alarm_under_detect_anomaly():
+    mha = nn.MultiheadAttention(4, 2, batch_first=True)
+    x = Tensor(_rng(6).normal(size=(2, 5, 4)).astype(np.float32), requires_grad=True)
+    causal = nn.Transformer.generate_square_subsequent_mask(5)
+    with autograd.detect_anomaly():
+        for need in (True, False):
+            out, _ = mha(x, x, x, attn_mask=causal, need_weights=need)
+            out.sum().backward()
+    assert np.isfinite(x.grad.data).all()
+
+
 # ---- the small ops beside attention -----------------------------------------------------------
 
 @pytest.mark.parametrize("diagonal", [-1, 0, 2])
