@@ -15,8 +15,8 @@ character on the held-out last 10% of the text), training wall time (the epochs 
 evaluation time, and chainrule's peak memory (tracemalloc, measured in a separate short
 run from the same initial weights: 20 training steps then the test evaluation, so the
 timed runs do not pay for tracing). PyTorch's allocator is invisible to tracemalloc: '-'.
-For the GPT both libraries also get a peak-RSS figure: a fresh process per library runs
-the same 20 steps and the evaluation, and reports how far its peak resident set grew
+For the GPT both libraries also get a peak-RSS figure (Linux): a fresh process per library
+runs the same 20 steps and the evaluation, and reports how far its peak resident set grew
 past what it held once the model was built.
 """
 import argparse
@@ -366,7 +366,7 @@ def twins(name, vocab_size=None, dtype="float32"):
         cmodel = models.CharLSTM(vocab_size)
     elif name == "gpt":
         tmodel = t["gpt"](vocab_size)
-        cmodel = models.CharGPT(vocab_size)
+        cmodel = models.CharGPT(vocab_size, dropout=0.0)  # no dropout: the twins' masks differ
     elif name == "cnn":
         tmodel, cmodel = t["cnn"](), cnn_model()
     else:
@@ -667,15 +667,22 @@ def _gpt_rss(lib, batch_size, seq_len, lr, seed, limit):
     return int(out.split()[-1])
 
 
-def _gpt_rss_child(args):
-    import resource
+def _status_kib(field):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
 
+
+def _gpt_rss_child(args):
+    """Print the peak RSS growth of _gpt_work: the high-water mark is reset (Linux's
+    clear_refs 5) once the model is built, so imports and weights do not count."""
     work = _gpt_work(args.gpt_rss, args.gpt_batch, args.gpt_seq, args.gpt_lr, args.gpt_seed,
                      args.limit)
     gc.collect()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = _status_kib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
     work()
-    print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+    print((_status_kib("VmHWM") - before) * 1024)
 
 
 # ---- printing -------------------------------------------------------------------------------

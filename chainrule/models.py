@@ -7,6 +7,7 @@ from autograd import Tensor
 MODELS = ("mlp", "cnn", "lstm", "gpt")
 TEXT_MODELS = ("lstm", "gpt")
 DROPOUT = 0.25  # the CNN's, on the flattened features
+GPT_DROPOUT = 0.1  # the GPT's, in its attention and feed-forward blocks
 
 
 class MLP(nn.Module):
@@ -83,7 +84,7 @@ class CharGPT(nn.Module):
     """
 
     def __init__(self, vocab_size, block_size=64, d_model=128, n_layers=2, n_heads=4,
-                 d_ff=256, dropout=0.0):
+                 d_ff=256, dropout=GPT_DROPOUT):
         super().__init__()
         self.block_size = block_size
         self.token = nn.Embedding(vocab_size, d_model)
