@@ -161,6 +161,41 @@ def where(condition, a, b):
     return Where.apply(from_numpy(cond.astype(bool, copy=False)), _lift(a, like), _lift(b, like))
 
 
+def masked_fill(x, mask, value):
+    """x with `value` where the boolean `mask` is True (mask broadcasts to x; no gradient there)"""
+    cond = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"masked_fill: mask must be boolean, got dtype {cond.dtype}; "
+                        "compare first, e.g. x.masked_fill(ids == pad, 0.0)")
+    try:
+        shape = np.broadcast_shapes(cond.shape, x.shape)
+    except ValueError:
+        shape = None
+    if shape != x.shape:
+        raise ValueError(f"masked_fill: mask of shape {cond.shape} does not broadcast to the "
+                         f"tensor's shape {x.shape}")
+    return Where.apply(Tensor(cond), _lift(value, x), x)
+
+
+def _triangle(op, x, diagonal, lower):
+    if x.ndim < 2:
+        raise ValueError(f"{op}: needs a tensor of at least 2 dimensions, got shape {x.shape}")
+    rows, cols = x.shape[-2:]
+    keep = (np.tri(rows, cols, diagonal, dtype=bool) if lower
+            else ~np.tri(rows, cols, diagonal - 1, dtype=bool))
+    return Where.apply(Tensor(keep), x, _lift(0, x))
+
+
+def tril(x, diagonal=0):
+    """x on and below the `diagonal`-th diagonal of its last two axes, 0 above"""
+    return _triangle("tril", x, diagonal, True)
+
+
+def triu(x, diagonal=0):
+    """x on and above the `diagonal`-th diagonal of its last two axes, 0 below"""
+    return _triangle("triu", x, diagonal, False)
+
+
 def maximum(a, b):
     a = _tensor(a)
     return Maximum.apply(a, _lift(b, a))

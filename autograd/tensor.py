@@ -570,6 +570,16 @@ class Tensor:
         """`self` where `condition`, else `other` (PyTorch's argument order)."""
         return composites.where(condition, self, other)
 
+    def masked_fill(self, mask, value):
+        """`value` where the boolean `mask` is True, `self` elsewhere (PyTorch's masked_fill)."""
+        return composites.masked_fill(self, mask, value)
+
+    def tril(self, diagonal=0):
+        return composites.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return composites.triu(self, diagonal)
+
     def astype(self, dtype):
         dtype = np.dtype(dtype)
         if dtype == self.dtype:

@@ -1,20 +1,23 @@
 """Real data (issue 6): train on Fashion-MNIST and on text, chainrule next to PyTorch.
 
-    python benchmarks/real_data.py [--only mlp,cnn,lstm] [--seeds 0,1,2] [--threads 1]
+    python benchmarks/real_data.py [--only mlp,cnn,lstm,gpt] [--seeds 0,1,2] [--threads 1]
 
 Each model is built once in PyTorch; its state dict, converted to arrays, is loaded into
 the same model in chainrule (chainrule.models), so both start from the same weights. Both
 then see the same batches: one shuffled index order per (seed, epoch), shared; the CNN's
 dropout draws its masks from one NumPy generator per (seed, epoch), also shared. The two
 libraries alternate epoch by epoch (chainrule's epoch, then PyTorch's, then chainrule's
-next epoch, ...) and the LSTM alternates step by step, so both train under the same
-background load on these shared machines (benchmarks/README.md, "Method").
+next epoch, ...) and the LSTM and the GPT alternate step by step, so both train under the
+same background load on these shared machines (benchmarks/README.md, "Method").
 
 Reported per model and library: test accuracy on the official 10k test set (or bits per
 character on the held-out last 10% of the text), training wall time (the epochs only),
 evaluation time, and chainrule's peak memory (tracemalloc, measured in a separate short
 run from the same initial weights: 20 training steps then the test evaluation, so the
 timed runs do not pay for tracing). PyTorch's allocator is invisible to tracemalloc: '-'.
+For the GPT both libraries also get a peak-RSS figure (Linux): a fresh process per library
+runs the same 20 steps and the evaluation, and reports how far its peak resident set grew
+past what it held once the model was built.
 """
 import argparse
 import gc
@@ -33,7 +36,8 @@ PIXEL_EPS = 0.05  # added to every per-pixel std (norm "pixel", as chainrule.dat
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--only", default="mlp,cnn,lstm", help="comma-separated: mlp, cnn, lstm")
+    p.add_argument("--only", default="mlp,cnn,lstm,gpt",
+                   help="comma-separated: mlp, cnn, lstm, gpt")
     p.add_argument("--seeds", default="0", help="comma-separated seeds (image models)")
     p.add_argument("--threads", type=int, default=1, help="BLAS / OpenMP / torch threads")
     p.add_argument("--data-dir", default=None, help="Fashion-MNIST IDX folder")
@@ -53,6 +57,13 @@ def parse_args(argv=None):
     p.add_argument("--lstm-lr", type=float, default=4e-3)
     p.add_argument("--lstm-dtype", default="float32", choices=("float32", "float64"))
     p.add_argument("--lstm-seed", type=int, default=0)
+    p.add_argument("--gpt-steps", type=int, default=500)
+    p.add_argument("--gpt-batch", type=int, default=32)
+    p.add_argument("--gpt-seq", type=int, default=64)
+    p.add_argument("--gpt-lr", type=float, default=2e-3)
+    p.add_argument("--gpt-seed", type=int, default=0)
+    p.add_argument("--gpt-rss", default=None, choices=("chainrule", "pytorch"),
+                   help=argparse.SUPPRESS)  # the child process of the GPT's peak-RSS figure
     p.add_argument("--no-torch", action="store_true", help="chainrule only (no comparison)")
     return p.parse_args(argv)
 
@@ -283,7 +294,31 @@ def torch_models():
             out, state = self.lstm(self.embedding(ids), state)
             return self.head(out), state
 
-    return {"mlp": MLP, "cnn": CNN, "lstm": CharLSTM, "torch": torch}
+    class CharGPT(tnn.Module):
+        """chainrule.models.CharGPT in PyTorch: the same parameter names and forward."""
+
+        def __init__(self, vocab, block_size=64, d_model=128, n_layers=2, n_heads=4, d_ff=256):
+            super().__init__()
+            self.block_size = block_size
+            self.token = tnn.Embedding(vocab, d_model)
+            self.position = tnn.Embedding(block_size, d_model)
+            layer = tnn.TransformerEncoderLayer(d_model, n_heads, d_ff, 0.0, activation="gelu",
+                                                batch_first=True, norm_first=True)
+            self.blocks = tnn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
+            self.norm = tnn.LayerNorm(d_model)
+            self.head = tnn.Linear(d_model, vocab)
+
+        def forward(self, ids, state=None):
+            n = ids.shape[1]
+            context = ids if state is None else torch.cat([state, ids], 1)
+            context = context[:, -self.block_size:]
+            T = context.shape[1]
+            x = self.token(context) + self.position(torch.arange(T))
+            causal = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)
+            x = self.norm(self.blocks(x, mask=causal, is_causal=True))
+            return self.head(x[:, T - n:]), context
+
+    return {"mlp": MLP, "cnn": CNN, "lstm": CharLSTM, "gpt": CharGPT, "torch": torch}
 
 
 def chainrule_mask_dropout():
@@ -329,6 +364,9 @@ def twins(name, vocab_size=None, dtype="float32"):
     if name == "lstm":
         tmodel = t["lstm"](vocab_size)
         cmodel = models.CharLSTM(vocab_size)
+    elif name == "gpt":
+        tmodel = t["gpt"](vocab_size)
+        cmodel = models.CharGPT(vocab_size, dropout=0.0)  # no dropout: the twins' masks differ
     elif name == "cnn":
         tmodel, cmodel = t["cnn"](), cnn_model()
     else:
@@ -428,7 +466,7 @@ def _image_peak(name, initial, data, seed, batch_size, lr, steps=20):
 
 # ---- character LSTM -------------------------------------------------------------------------
 
-def bits_per_char(side, ids, seq_len=64, streams=16):
+def bits_per_char(side, ids, seq_len=64, streams=16, start_state=None):
     """Next-character loss (bits) over held-out ids read as `streams` parallel strands,
     the state carried from window to window (as chainrule.train evaluates text)."""
     import numpy as np
@@ -439,7 +477,9 @@ def bits_per_char(side, ids, seq_len=64, streams=16):
     state, total = None, 0.0
     for start in range(0, length, seq_len):
         xb, yb = x[:, start:start + seq_len], y[:, start:start + seq_len]
-        logits, state = side.predict(xb, state if state is not None else _zero_state(side, xb))
+        if state is None:
+            state = (start_state or _zero_state)(side, xb)
+        logits, state = side.predict(xb, state)
         z = logits.astype(np.float64)
         z = z - z.max(axis=-1, keepdims=True)
         logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
@@ -463,13 +503,13 @@ def _zero_state(side, xb):
     return Tensor(h), Tensor(h.copy())
 
 
-def sample(side, vocab, prompt, length, temperature, seed):
+def sample(side, vocab, prompt, length, temperature, seed, start_state=None):
     import numpy as np
 
     rng = np.random.default_rng([seed, 99])
     index = {c: i for i, c in enumerate(vocab)}
     ids = np.array([[index[c] for c in prompt if c in index] or [0]], dtype=np.int64)
-    logits, state = side.predict(ids, _zero_state(side, ids))
+    logits, state = side.predict(ids, (start_state or _zero_state)(side, ids))
     chars = []
     for _ in range(length):
         z = logits[0, -1].astype(np.float64) / temperature
@@ -547,6 +587,104 @@ def _lstm_peak(initial, vocab, train_ids, test_ids, batch_size, seq_len, lr, dty
     return chainrule_peak(work)
 
 
+# ---- character GPT --------------------------------------------------------------------------
+
+def _no_state(side, xb):
+    return None  # the GPT starts with no context
+
+
+def run_gpt(steps, batch_size, seq_len, lr, seed=0, with_torch=True, limit=None,
+            report_every=100, log=print, freeze=True, rss=True):
+    """Train the character GPT in both libraries in lockstep (one step each in turn)."""
+    torch = torch_models()["torch"]
+    train_ids, test_ids, vocab = text_ids(limit)
+    torch.manual_seed(seed)
+    tmodel, cmodel = twins("gpt", len(vocab))
+    sides = {"chainrule": ChainruleSide(cmodel, lr, 0, clip=5.0)}
+    if with_torch:
+        sides["pytorch"] = TorchSide(tmodel, lr, 0, clip=5.0)
+    res = {k: {"train_s": 0.0, "losses": {}} for k in sides}
+    if freeze:
+        gc.collect()
+        gc.freeze()
+    step, epoch = 0, 0
+    while step <= steps:  # the loss at step k is computed before update k; steps+1 forwards
+        for x, y in text_batches(train_ids, seq_len, batch_size, seed, epoch):
+            if step > steps:
+                break
+            for lib, side in sides.items():
+                t0 = time.perf_counter()
+                loss = side.step(x, y)
+                res[lib]["train_s"] += time.perf_counter() - t0
+                if step % report_every == 0 or step == steps:
+                    res[lib]["losses"][step] = loss
+            if step % report_every == 0 or step == steps:
+                log(f"  gpt step {step}: " + ", ".join(
+                    f"{lib} {r['losses'][step]:.5f}" for lib, r in res.items()))
+            step += 1
+        epoch += 1
+    res["epochs"] = epoch
+    for lib, side in sides.items():
+        t0 = time.perf_counter()
+        res[lib]["bpc"] = bits_per_char(side, test_ids, seq_len, start_state=_no_state)
+        res[lib]["eval_s"] = time.perf_counter() - t0
+        res[lib]["sample"] = sample(side, vocab, "The ", 300, 0.8, seed, start_state=_no_state)
+    res["chainrule"]["peak"] = chainrule_peak(lambda: _gpt_work("chainrule", batch_size,
+                                                                seq_len, lr, seed, limit)())
+    for lib in sides:
+        res[lib]["rss"] = _gpt_rss(lib, batch_size, seq_len, lr, seed, limit) if rss else None
+    return res
+
+
+def _gpt_work(lib, batch_size, seq_len, lr, seed, limit, steps=20):
+    """A function that runs `steps` GPT training steps and the test evaluation for `lib`."""
+    torch = torch_models()["torch"]
+    train_ids, test_ids, vocab = text_ids(limit)
+    torch.manual_seed(seed)
+    tmodel, cmodel = twins("gpt", len(vocab))
+    side = (ChainruleSide(cmodel, lr, 0, clip=5.0) if lib == "chainrule"
+            else TorchSide(tmodel, lr, 0, clip=5.0))
+    batches = text_batches(train_ids, seq_len, batch_size, seed, 0)[:steps]
+
+    def work():
+        for x, y in batches:
+            side.step(x, y)
+        bits_per_char(side, test_ids, seq_len, start_state=_no_state)
+
+    return work
+
+
+def _gpt_rss(lib, batch_size, seq_len, lr, seed, limit):
+    """Peak RSS growth (bytes) of a fresh process running _gpt_work for `lib`."""
+    import subprocess
+
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--gpt-rss", lib,
+           "--gpt-batch", str(batch_size), "--gpt-seq", str(seq_len), "--gpt-lr", str(lr),
+           "--gpt-seed", str(seed), "--threads", os.environ.get("OPENBLAS_NUM_THREADS", "1")]
+    if limit:
+        cmd += ["--limit", str(limit)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return int(out.split()[-1])
+
+
+def _status_kib(field):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+
+def _gpt_rss_child(args):
+    """Print the peak RSS growth of _gpt_work: the high-water mark is reset (Linux's
+    clear_refs 5) once the model is built, so imports and weights do not count."""
+    work = _gpt_work(args.gpt_rss, args.gpt_batch, args.gpt_seq, args.gpt_lr, args.gpt_seed,
+                     args.limit)
+    gc.collect()
+    before = _status_kib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    work()
+    print((_status_kib("VmHWM") - before) * 1024)
+
+
 # ---- printing -------------------------------------------------------------------------------
 
 def header(args, np, torch):
@@ -594,6 +732,8 @@ def main(argv=None):
     from chainrule.models import DROPOUT
 
     torch.set_num_threads(args.threads)
+    if args.gpt_rss:
+        return _gpt_rss_child(args)
     header(args, np, torch)
     only = [n for n in args.only.split(",") if n]
     seeds = [int(s) for s in args.seeds.split(",") if s]
@@ -648,6 +788,32 @@ def main(argv=None):
             rows.append({"model": "lstm", "seed": args.lstm_seed, "library": lib,
                          "test acc": f"{r['bpc']:.3f} bpc", "train time": f"{r['train_s']:.1f} s",
                          "eval time": f"{r['eval_s']:.1f} s", "peak mem": fmt_mib(r.get("peak")),
+                         "first loss": f"{r['losses'][0]:.5f}",
+                         "last epoch loss": f"{r['losses'][steps[-1]]:.4f}"})
+            print(f"{lib} sample at temperature 0.8:\n{r['sample']}\n")
+    if "gpt" in only:
+        print(f"gpt: {args.gpt_steps} steps, batch {args.gpt_batch}, seq {args.gpt_seq}, "
+              f"Adam lr {args.gpt_lr:g}, clip 5, float32", flush=True)
+        res = run_gpt(args.gpt_steps, args.gpt_batch, args.gpt_seq, args.gpt_lr, args.gpt_seed,
+                      with_torch, args.limit)
+        steps = sorted(res["chainrule"]["losses"])
+        grows = []
+        for s in steps:
+            row = {"step": s, "chainrule": f"{res['chainrule']['losses'][s]:.5f}"}
+            if with_torch:
+                c, t = res["chainrule"]["losses"][s], res["pytorch"]["losses"][s]
+                row.update(pytorch=f"{t:.5f}", **{"rel diff": f"{abs(c - t) / abs(t):.2e}"})
+            grows.append(row)
+        print(f"gpt training loss ({res['epochs']} passes over the text), float32:")
+        print(table(grows, list(grows[0])))
+        for lib in ("chainrule", "pytorch"):
+            if lib not in res:
+                continue
+            r = res[lib]
+            rows.append({"model": "gpt", "seed": args.gpt_seed, "library": lib,
+                         "test acc": f"{r['bpc']:.3f} bpc", "train time": f"{r['train_s']:.1f} s",
+                         "eval time": f"{r['eval_s']:.1f} s",
+                         "peak mem": fmt_mib(r.get("peak")) + f" (RSS +{fmt_mib(r['rss'])})",
                          "first loss": f"{r['losses'][0]:.5f}",
                          "last epoch loss": f"{r['losses'][steps[-1]]:.4f}"})
             print(f"{lib} sample at temperature 0.8:\n{r['sample']}\n")

@@ -13,8 +13,8 @@ import platform
 import sys
 import time
 
-WORKLOADS = ["op_overhead", "scalar_mlp", "mlp_step", "cnn_step", "lstm_step", "deep_chain",
-             "matmul_limit", "decoder_step"]
+WORKLOADS = ["op_overhead", "scalar_mlp", "mlp_step", "cnn_step", "lstm_step", "transformer_step",
+             "deep_chain", "matmul_limit", "decoder_step"]
 
 
 def parse_args(argv=None):

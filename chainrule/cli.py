@@ -70,7 +70,7 @@ def build_parser():
 
     train = sub.add_parser("train", help="train a model on a dataset, with checkpoints")
     train.add_argument("--model", choices=MODELS, default="mlp",
-                       help="lstm goes with --dataset text (default: %(default)s)")
+                       help="lstm and gpt go with --dataset text (default: %(default)s)")
     train.add_argument("--dataset", choices=NAMES, default="spirals",
                        help="(default: %(default)s)")
     train.add_argument("--epochs", type=_positive_int, default=10, metavar="N",
@@ -102,9 +102,10 @@ def build_parser():
                        help="use only N training examples (and at most N test examples; "
                             "N characters for text): for quick runs and tests")
     train.add_argument("--seq-len", type=_positive_int, default=64, metavar="T",
-                       help="characters per training window, lstm (default: %(default)s)")
+                       help="characters per training window, lstm and gpt (the gpt attends to at "
+                            "most T characters) (default: %(default)s)")
     train.add_argument("--temperature", type=_positive_float, default=0.8, metavar="T",
-                       help="sampling temperature of the generated text, lstm; lower is "
+                       help="sampling temperature of the generated text, lstm and gpt; lower is "
                             "more conservative (default: %(default)s)")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
 

@@ -259,7 +259,7 @@ def run(config, log=print):
     autograd.manual_seed(config.seed)
     data = datasets.load(config.dataset, seed=config.seed, val_fraction=config.val_fraction,
                          limit=config.limit, data_dir=config.data_dir)
-    model = models.build(config.model, data)
+    model = models.build(config.model, data, seq_len=config.seq_len)
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.learning_rate)
     scheduler = make_scheduler(config.lr_schedule, optimizer, config.epochs)
     log(f"data: {data.describe()}; source: {data.source}")

@@ -68,7 +68,7 @@ def worker(rank, world_size, port, state, x, y, out_dir):
                             world_size=world_size, timeout=timedelta(seconds=60))
     try:
         model = nn.interop.to_torch(make_model())
-        model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+        model.load_state_dict({k: torch.from_numpy(np.asarray(getattr(v, "data", v))) for k, v in state.items()})
         ddp = DistributedDataParallel(model)
         opt = torch.optim.SGD(ddp.parameters(), lr=LR)
         share = BATCH // world_size
@@ -92,7 +92,7 @@ def single_process_grads(state, x, y):
     import torch
 
     model = nn.interop.to_torch(make_model())
-    model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    model.load_state_dict({k: torch.from_numpy(np.asarray(getattr(v, "data", v))) for k, v in state.items()})
     torch.nn.functional.cross_entropy(model(torch.from_numpy(x[0])),
                                       torch.from_numpy(y[0])).backward()
     return {k: p.grad.numpy().copy() for k, p in model.named_parameters()}

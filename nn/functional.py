@@ -15,12 +15,14 @@ import autograd
 from autograd import Tensor, as_tensor, no_grad
 from autograd.function import unguard
 from autograd import functional as _af
-from autograd.ops import CrossEntropy, Linear
+from autograd.ops import CrossEntropy, Gelu, Linear
+from autograd.ops import LayerNorm as _LayerNorm
 
 from .functional_activation import *  # noqa: F401,F403  hardtanh, relu6, mish, ...
 from .functional_conv import *  # noqa: F401,F403  convolution and pooling
 from .functional_resample import *  # noqa: F401,F403  interpolate, pixel_shuffle
 from .functional_rnn import *  # noqa: F401,F403  recurrent cells and layers
+from .functional_attention import *  # noqa: F401,F403  attention, rms_norm
 
 
 def _tensor(x):
@@ -50,6 +52,10 @@ def elu(x, alpha=1.0, inplace=False):
 
 def gelu(x, approximate="none"):
     """x * Phi(x) (exact, with erf) or PyTorch's tanh approximation"""
+    if approximate == "none":
+        # NOTE: one fused primitive (autograd.ops.transformer.Gelu) instead of the composite
+        # Tensor.gelu: a vectorised erf and one rule (benchmarks/README.md, transformer_step).
+        return Gelu.apply(_tensor(x))
     return _af.gelu(_tensor(x), approximate)
 
 
@@ -286,6 +292,11 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     if x.shape[x.ndim - k:] != normalized_shape or x.ndim < k:
         raise ValueError(f"layer_norm: input of shape {x.shape} does not end with "
                          f"normalized_shape {normalized_shape}")
+    if (weight is not None and bias is not None and weight.shape == normalized_shape
+            and bias.shape == normalized_shape):
+        # NOTE: one fused primitive (autograd.ops.transformer.LayerNorm) instead of nine
+        # nodes; the composite below stays for the affine-free and weight-only cases.
+        return _LayerNorm.apply(x, _tensor(weight), _tensor(bias), k=k, eps=eps)
     axes = tuple(range(x.ndim - k, x.ndim))
     centred = x - x.mean(axes, keepdims=True)
     var = (centred * centred).mean(axes, keepdims=True)

@@ -791,6 +791,19 @@ def _max_pool(b, out, fn, ins):
                   dilations=[int(d) for d in g["dilation"]])
 
 
+def _gelu(b, out, fn, ins):
+    # x * (1 + erf(x / sqrt 2)) / 2: ONNX has Gelu only from opset 20
+    x = ins[0]
+    cdf = b.node("Add", [b.node("Erf", [b.node("Mul", [x, b.scalar(np.sqrt(0.5), out)])]),
+                         b.scalar(1, out)])
+    return b.node("Mul", [b.node("Mul", [x, cdf]), b.scalar(0.5, out)])
+
+
+def _layer_norm(b, out, fn, ins):
+    # over the last len(fn.axes) axes: ONNX's LayerNormalization (opset 17 on)
+    return b.node("LayerNormalization", ins, axis=-len(fn.axes), epsilon=float(fn.eps))
+
+
 def _linear(b, out, fn, ins):
     x = fn.inputs[0]
     if x.ndim == 2:
@@ -886,7 +899,7 @@ OPS = {
     "sum": _reduce("ReduceSum"), "max": _reduce("ReduceMax"), "min": _reduce("ReduceMin"),
     "reshape": _reshape, "transpose": _transpose, "expand": _expand, "getitem": _getitem,
     "concatenate": _concatenate,
-    "matmul": _simple("MatMul"), "linear": _linear,
+    "matmul": _simple("MatMul"), "linear": _linear, "gelu": _gelu, "layer_norm": _layer_norm,
     "unfold": _unfold, "max_pool": _max_pool,
     "rnn_layer": _recurrent("RNN", 1, (0,)),
     "lstm_layer": _recurrent("LSTM", 4, (0, 3, 1, 2)),       # PyTorch i, f, g, o -> ONNX i, o, f, c

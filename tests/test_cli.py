@@ -56,11 +56,12 @@ def _train(out, epochs, *extra, model="mlp", dataset="moons"):
     return json.loads((out / "metrics.json").read_text())
 
 
-RUNS = {  # tiny versions of the three model families
+RUNS = {  # tiny versions of the four model families
     "mlp": dict(model="mlp", dataset="moons"),
     "cnn": dict(model="cnn", dataset="digits", extra=("--limit", "160")),
     "lstm": dict(model="lstm", dataset="text",
                  extra=("--limit", "1500", "--seq-len", "16", "--lr-schedule", "cosine")),
+    "gpt": dict(model="gpt", dataset="text", extra=("--limit", "1500", "--seq-len", "16")),
 }
 
 
@@ -82,7 +83,7 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path, name):
     assert resumed["history"] == {**straight["history"], "seconds": resumed["history"]["seconds"]}
     assert resumed["test_loss"] == straight["test_loss"]
     assert resumed["test_accuracy"] == straight["test_accuracy"]
-    if name == "lstm":
+    if name in ("lstm", "gpt"):
         assert resumed["sample"] == straight["sample"] and resumed["sample"].startswith("The ")
         assert resumed["test_bits_per_char"] == pytest.approx(resumed["test_loss"] / np.log(2))
     else:
@@ -120,6 +121,7 @@ def _interrupt_at_epoch_2(out, args, kw):
     ["train", "--lr", "-1"],
     ["train", "--val-fraction", "1.5"],
     ["train", "--model", "cnn", "--dataset", "moons"],
+    ["train", "--model", "gpt", "--dataset", "moons"],
     ["frobnicate"],
     ["graph", "x +"],
     ["graph", "__import__('os').getcwd()"],

@@ -420,6 +420,27 @@ for _name, _make in (("Linear", _linear_cases), ("CrossEntropy", _cross_entropy_
         CASES[getattr(ag.ops, _name)] = _make(getattr(ag.ops, _name))
 
 
+def _attention_cases(which):
+    from test_attention import gradcheck_cases
+
+    return gradcheck_cases(which)
+
+
+# attention (tests/test_attention.py holds their composite and PyTorch parity tests)
+CASES[ag.ops.MaskedSoftmax] = lambda: _attention_cases("masked_softmax")
+CASES[ag.ops.ScaledDotProductAttention] = lambda: _attention_cases("sdpa")
+
+
+def _transformer_cases(which):
+    from test_transformer_ops import gradcheck_cases
+
+    return gradcheck_cases(which)
+
+
+CASES[ag.ops.Gelu] = lambda: _transformer_cases("gelu")
+CASES[ag.ops.LayerNorm] = lambda: _transformer_cases("layer_norm")
+
+
 def _all_cases():
     for op, make in CASES.items():
         for case in make():

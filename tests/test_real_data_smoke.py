@@ -66,3 +66,16 @@ def test_lstm_agrees_with_pytorch_on_a_slice():
     assert c["bpc"] == pytest.approx(t["bpc"], rel=1e-4)
     assert c["losses"][6] < c["losses"][0]
     assert c["sample"].startswith("The ") and len(c["sample"]) == 304
+
+
+def test_gpt_agrees_with_pytorch_on_a_slice():
+    res = real_data.run_gpt(steps=6, batch_size=8, seq_len=16, lr=2e-3, limit=3000,
+                            report_every=3, log=lambda *a: None, freeze=False, rss=False)
+    c, t = res["chainrule"], res["pytorch"]
+    assert sorted(c["losses"]) == [0, 3, 6]
+    for step in c["losses"]:
+        assert c["losses"][step] == pytest.approx(t["losses"][step], rel=1e-4)
+    assert c["bpc"] == pytest.approx(t["bpc"], rel=1e-4)
+    assert c["losses"][6] < c["losses"][0]
+    assert c["sample"].startswith("The ") and len(c["sample"]) == 304
+    assert c["peak"] > 0

@@ -7,6 +7,8 @@ from .rounding import Ceil, Floor, Round, Sign, Trunc
 from .scan import CumProd, CumSum
 from .transcendental import (Acos, Acosh, Asin, Asinh, Atan, Atan2, Atanh, Cosh, Expm1, Sinh,
                              Tan)
+from .attention import MaskedSoftmax, ScaledDotProductAttention
+from .transformer import Gelu, LayerNorm
 from .conv import Fold, MaxPool, Unfold, WindowGather, WindowScatter
 from .fused import CrossEntropy, Linear
 from .linalg import MatMul
@@ -27,4 +29,5 @@ PRIMITIVES = (
     Tan, Asin, Acos, Atan, Atan2, Sinh, Cosh, Asinh, Acosh, Atanh, Expm1,
     Floor, Ceil, Round, Trunc, Sign,
     CumSum, CumProd, Einsum,
+    MaskedSoftmax, ScaledDotProductAttention, Gelu, LayerNorm,
 )
