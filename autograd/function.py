@@ -150,9 +150,11 @@ class Function:
                 va, vb = a._version, b._version
                 fn.versions = (va, vb) if va or vb else _ZEROS2
                 ca, cb = a._ctx, b._ctx
-                if ca is None and ra and a._guard is None:
+                # a leaf is guarded whether or not it requires grad: w * x needs x's
+                # values for w's gradient as much as w's for x's
+                if ca is None and a._guard is None:
                     _guard(fn, a)
-                if cb is None and rb and b._guard is None:
+                if cb is None and b._guard is None:
                     _guard(fn, b)
                 if ((ca is not None and a.data.base is not None)
                         or (cb is not None and b.data.base is not None)):
@@ -179,7 +181,7 @@ class Function:
                 fn.versions = tuple([t._version for t in inputs])
                 for t in inputs:
                     if t._ctx is None:
-                        if t._requires_grad and t._guard is None:
+                        if t._guard is None:
                             _guard(fn, t)
                     elif fn.bases is None and t.data.base is not None:
                         fn.bases = _view_bases(inputs)
@@ -298,7 +300,8 @@ def _push_tangent(fn, inputs, out):
 # ---- the in-place guard ------------------------------------------------------------------------
 # A raw write into the array of a leaf that a live graph saved (`w.data[...] = 7` between
 # forward and backward) bypasses the version counter and would give a wrong gradient. So the
-# first op that saves a leaf requiring grad makes its array read-only (NumPy then refuses the
+# first op that saves a leaf (a parameter, or an input such as a batch: w * x needs x for w's
+# gradient) makes its array read-only (NumPy then refuses the
 # write: "assignment destination is read-only"), until that op is released by backward() or
 # garbage-collected. The library's own in-place writes (Tensor.add_ and co., optimizers,
 # init, load_state_dict) call unguard() first and bump the version counter instead, which
@@ -331,6 +334,17 @@ class _Guard(weakref.ref):
     def __init__(self, node, tensor, array):
         super().__init__(node, _unlock)
         self.tensor, self.array = tensor, array
+
+
+class _Unshared:
+    """The guard of a constant the library made from a Python number (x * 2.0): no one else
+    holds its array, so there is nothing to guard (and no per-op cost to pay for it)."""
+
+    __slots__ = ()
+    tensor = array = None
+
+
+UNSHARED = _Unshared()
 
 
 def _guard(fn, t):

@@ -5,7 +5,7 @@ import operator
 import numpy as np
 
 from . import function
-from .function import unguard
+from .function import UNSHARED, unguard
 from .grad_mode import state
 from .ops import (Abs, Acos, Acosh, Add, Asin, Asinh, Atan, Atanh, Cast, Ceil, Clip, Cos, Cosh,
                   Div, Exp, Expm1, Floor, Log, Log1p, Max, MatMul, Maximum, Min, Minimum, Mul,
@@ -818,10 +818,13 @@ def _lift(x, like):
     if isinstance(x, (int, float)) and not isinstance(x, bool):
         kind = like.data.dtype.kind
         if kind == "f":
-            return _wrap(np.array(x, dtype=like.data.dtype))
-        if isinstance(x, float):
-            return _wrap(np.array(x, dtype=np.float64))
-        return _wrap(np.array(x, dtype=like.data.dtype if kind in "iu" else np.int64))
+            t = _wrap(np.array(x, dtype=like.data.dtype))
+        elif isinstance(x, float):
+            t = _wrap(np.array(x, dtype=np.float64))
+        else:
+            t = _wrap(np.array(x, dtype=like.data.dtype if kind in "iu" else np.int64))
+        t._guard = UNSHARED  # its array is ours alone: no in-place guard needed
+        return t
     return as_tensor(x)  # an operand is only read: no copy
 
 

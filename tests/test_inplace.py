@@ -381,3 +381,22 @@ def test_library_writes_into_parameters_count_as_in_place(change):
         layer.to("float64")
     with pytest.raises(RuntimeError, match=MODIFIED):
         loss.backward()
+
+
+def test_raw_write_into_a_saved_input_that_needs_no_grad_is_refused():
+    # w * x needs x's values for w's gradient: x (a batch, say) is guarded like w
+    w = _leaf()
+    x = Tensor(np.array([1.0, 1.0, 1.0], np.float32))
+    loss = (w * x).sum()
+    with pytest.raises(ValueError, match=GUARDED):
+        x.data[...] = 5.0
+    loss.backward()
+    np.testing.assert_allclose(w.grad.data, [1.0, 1.0, 1.0])
+    x.data[...] = 5.0  # released with the graph
+
+
+def test_numbers_lifted_into_constants_carry_no_guard():
+    w = _leaf()
+    y = w * 2.0
+    assert y.grad_fn.__dict__.get("_guards") is not None  # w's guard only
+    assert len(y.grad_fn._guards) == 1
