@@ -470,13 +470,25 @@ class _Builder:
                     name = self.node("Reshape", [name, self.ints(dims)], hint="ids")
                 return self.node("Cast", [name], to=_onnx_dtype(self.helper, np.int64)) \
                     if data.dtype != np.int64 else name
-        if not all(a is not None and a.shape == array.shape and _same(a, array) for a in twins):
-            raise ExportError(
+        if all(a is not None and a.shape == array.shape and _same(a, array) for a in twins):
+            return self.const(array.astype(np.int64, copy=False), "index")
+        if all(a is not None and a.ndim == 1 and np.array_equal(a, np.arange(a.size))
+               for a in [array] + twins):
+            # positions 0 .. n-1 for a length that a dynamic axis frees (learned position
+            # embeddings): a Range of the run-time length
+            probes = [(sym, size, a.size) for (sym, size, _), a in zip(self.twins[id(out)], twins)]
+            return self.arange(_solve_dim(array.size, probes, self.base_sizes))
+        raise ExportError(
                 f"export: op '{_op_name(out, self.base.calls)}' reads an index array of shape "
                 f"{array.shape} that changes with the input's values or sizes but is not an "
                 "input (nor a reshape of one); ONNX would freeze one input's indices into the "
                 "file. Pass the indices as a model input, or compute them with Tensor ops")
-        return self.const(array.astype(np.int64, copy=False), "index")
+
+    def arange(self, n):
+        """A 1-D int64 value 0, 1, ..., n - 1 for a size n (an int or a _Dim)."""
+        n = self.node("Squeeze", [self.shape_value([n]), self.ints([0])])
+        return self.node("Range", [self.const(np.asarray(0, np.int64)), n,
+                                   self.const(np.asarray(1, np.int64))])
 
     def _index_dims(self, array, i):
         if array.ndim == 1:
@@ -923,12 +935,8 @@ def _keep_mask(b, out, fn, rows, cols):
         return b.const(masks[0], "keep")
     if all(m is not None and _is_causal(m) for m in masks):
         # np.tri(L, S): key j takes part in query i's row when j <= i
-        def arange(n):
-            n = b.node("Squeeze", [b.shape_value([n]), b.ints([0])])
-            return b.node("Range", [b.const(np.asarray(0, np.int64)), n,
-                                    b.const(np.asarray(1, np.int64))])
-        i = b.node("Unsqueeze", [arange(rows), b.ints([1])])
-        j = b.node("Unsqueeze", [arange(cols), b.ints([0])])
+        i = b.node("Unsqueeze", [b.arange(rows), b.ints([1])])
+        j = b.node("Unsqueeze", [b.arange(cols), b.ints([0])])
         return b.node("LessOrEqual", [j, i], hint="causal")
     raise ExportError(
         f"export: op '{fn.name}' (output shape {out.shape}) uses an attention mask that "
