@@ -1,5 +1,5 @@
 """`chainrule export`: the weights a run saved (model.npz), rebuilt into their model and
-written as ONNX with a free batch size (and, for the LSTM, a free sequence length)."""
+written as ONNX with a free batch size (and, for the LSTM and the GPT, a free sequence length)."""
 import json
 from pathlib import Path
 
@@ -30,6 +30,33 @@ def _dataset(path):
         return None
 
 
+class GPTLogits(models.CharGPT):
+    """CharGPT as exported: the logits alone. Its second output, the last block_size ids kept
+    as the context for generation, is a NumPy array made outside the graph."""
+
+    def forward(self, ids):
+        return super().forward(ids)[0]
+
+
+def _gpt(state, path):
+    vocab, d_model = _shape(state, "token.weight", "gpt", path)
+    block_size = _shape(state, "position.weight", "gpt", path)[0]
+    d_ff = _shape(state, "blocks.layers.0.linear1.weight", "gpt", path)[0]
+    n_layers = len({k.split(".")[2] for k in state if k.startswith("blocks.layers.")})
+    heads = models.GPT_HEADS
+    if d_model % heads:
+        raise CLIError(f"{path}: the GPT's width {d_model} does not split into the "
+                       f"{heads} heads `chainrule train` gives it; it was not trained by chainrule")
+    model = GPTLogits(vocab, block_size=block_size, d_model=d_model, n_layers=n_layers,
+                      n_heads=heads, d_ff=d_ff)
+    # the sequence length is free up to block_size: traced on a shorter one (export also
+    # runs the forward pass one step longer)
+    example = np.zeros((1, max(1, min(8, block_size - 1))), np.int64)
+    axes = {0: "batch", 1: "time"} if block_size > 1 else {0: "batch"}
+    return model, example, dict(input_names=["ids"], output_names=["logits"],
+                                dynamic_axes={"ids": axes, "logits": dict(axes)})
+
+
 def rebuild(name, state, path="model.npz"):
     """(model, example input, export keyword arguments) for the weights `state` of model `name`."""
     if name not in models.MODELS:
@@ -43,6 +70,8 @@ def rebuild(name, state, path="model.npz"):
         kwargs = dict(input_names=["ids"], output_names=["logits", "h", "c"],
                       dynamic_axes={"ids": {0: "batch", 1: "time"},
                                     "logits": {0: "batch", 1: "time"}})
+    elif name == "gpt":
+        model, example, kwargs = _gpt(state, path)
     elif name == "cnn":
         c1, channels = _shape(state, "features.0.weight", name, path)[:2]
         c2 = _shape(state, "features.3.weight", name, path)[0]

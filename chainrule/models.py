@@ -10,6 +10,7 @@ DROPOUT = 0.25  # the CNN's, on the flattened features
 # NOTE: the GPT's dropout. 0.1 gave 2.361 bits/char after 40 epochs (still improving at the
 # last epoch) against 2.319 without (best epoch 38), so the CLI's default run keeps it off.
 GPT_DROPOUT = 0.0
+GPT_HEADS = 4  # the GPT's attention heads: not in its weights, so `chainrule export` reads it here
 
 
 class MLP(nn.Module):
@@ -85,7 +86,7 @@ class CharGPT(nn.Module):
     most `block_size` characters (the training window, --seq-len).
     """
 
-    def __init__(self, vocab_size, block_size=64, d_model=128, n_layers=2, n_heads=4,
+    def __init__(self, vocab_size, block_size=64, d_model=128, n_layers=2, n_heads=GPT_HEADS,
                  d_ff=256, dropout=GPT_DROPOUT):
         super().__init__()
         self.block_size = block_size

@@ -2,11 +2,14 @@
 
 nn's state_dict keys and shapes are PyTorch's, so a layer crosses over as its constructor
 arguments plus its state dict, copied bit for bit (dtypes kept); each module's train/eval
-mode is kept too. One table, `LAYERS`, lists the layers: (nn class, PyTorch class name,
-constructor arguments as (nn attribute, PyTorch attribute) pairs). A new layer is one entry.
+mode is kept too. One table, `LAYERS`, lists every layer of nn (a test checks it): (nn
+class, PyTorch class name, constructor arguments, each read off a module of either side).
+A new layer is one entry. Layers made of layers (MultiheadAttention, the Transformer layers
+and stacks, nn.Transformer) are entries too: built from their arguments (a stack from its
+first layer), then given the whole state dict.
 
 A model class of your own (an nn.Module subclass with its own forward, such as the CLI's
-CNN) crosses to PyTorch as a generated torch.nn.Module subclass of the same name that runs
+CNN; not one of nn's classes, whose forward calls nn's functions) crosses to PyTorch as a generated torch.nn.Module subclass of the same name that runs
 the SAME forward code on torch tensors: it works when the forward calls its submodules and
 the Tensor methods both libraries share (reshape, shape, relu, ...). from_torch turns such a
 generated class back into the original one. A PyTorch class written in PyTorch code cannot
@@ -23,25 +26,90 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import activation, containers, conv, dropout, embedding, linear, loss, normalization
-from . import pooling, rnn
+from . import activation, attention, containers, conv, dropout, embedding, linear, loss
+from . import normalization, pooling, resample, rnn, transformer
 from .module import Module
 from .parameter import Parameter
 
-_BIAS = "has_bias"  # a constructor flag read as "the module's bias is not None"
 
-# (nn class, torch.nn class name, [(nn attribute, torch attribute), ...]); a plain string is
-# the same name on both sides. Tensor-valued arguments (loss weights) are listed in _TENSORS.
+class _Arg:
+    """One constructor argument: its keyword on each side and how to read it off a module of
+    each side (an attribute path, or a function). `kind`: "value"; "tensor" (an array argument
+    such as a loss weight, converted); "module" (a submodule, crossed over itself)."""
+
+    def __init__(self, ours, theirs=None, get_ours=None, get_theirs=None, kind="value"):
+        self.ours, self.theirs = ours, theirs or ours
+        self.get_ours = _getter(get_ours or self.ours)
+        self.get_theirs = _getter(get_theirs or get_ours or self.theirs)
+        self.kind = kind
+
+
+def _getter(path):
+    if callable(path):
+        return path
+    def get(m):
+        for part in path.split("."):
+            m = getattr(m, part)
+        return m
+    return get
+
+
+def _has_bias(name="bias"):
+    def flag(m):
+        return m._parameters.get(name) is not None if isinstance(m, Module) \
+            else getattr(m, name, None) is not None
+    return flag
+
+
+_BIAS = _Arg("bias", get_ours=_has_bias())
+
+
+def _tensor_arg(name):
+    return _Arg(name, get_ours=lambda m: m._buffers.get(name) if isinstance(m, Module)
+                else getattr(m, name, None), kind="tensor")
+
+
+def _activation_name(m):
+    """A Transformer layer's activation as the string both libraries take."""
+    import nn.functional as F
+
+    fn = m.activation
+    if fn is F.relu or type(fn).__name__ == "ReLU" or getattr(fn, "__name__", "") == "relu":
+        return "relu"
+    if fn is F.gelu or getattr(fn, "__name__", "") == "gelu" or (
+            type(fn).__name__ == "GELU" and getattr(fn, "approximate", "none") == "none"):
+        return "gelu"
+    raise TypeError(f"{type(m).__name__}(activation={fn!r}) has no counterpart on the other "
+                    "side: only activation='relu' or 'gelu' crosses over")
+
+
+def _transformer_layer_args():
+    return [_Arg("d_model", get_ours="self_attn.embed_dim"),
+            _Arg("nhead", get_ours="self_attn.num_heads"),
+            _Arg("dim_feedforward", get_ours="linear1.out_features"),
+            _Arg("dropout", get_ours="dropout.p"),
+            _Arg("activation", get_ours=_activation_name),
+            _Arg("layer_norm_eps", get_ours="norm1.eps"),
+            _Arg("batch_first", get_ours="self_attn.batch_first"), "norm_first",
+            _Arg("bias", get_ours=lambda m: m.linear1.bias is not None)]
+
+
+_CONV = ["in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation",
+         "groups", _BIAS, "padding_mode"]
+_INPLACE = ["inplace"]
+
+# (nn class, torch.nn class name, [constructor argument, ...]): an argument is a name (the
+# same keyword and attribute on both sides), a pair (nn's name, PyTorch's name), or an _Arg.
 LAYERS = [
     (linear.Identity, "Identity", []),
     (linear.Linear, "Linear", ["in_features", "out_features", _BIAS]),
     (linear.Bilinear, "Bilinear", ["in1_features", "in2_features", "out_features", _BIAS]),
     (linear.Flatten, "Flatten", [("start_axis", "start_dim"), ("end_axis", "end_dim")]),
     (linear.Unflatten, "Unflatten", [("axis", "dim"), "unflattened_size"]),
-    (conv.Conv1d, "Conv1d", ["in_channels", "out_channels", "kernel_size", "stride", "padding",
-                             "dilation", "groups", _BIAS, "padding_mode"]),
-    (conv.Conv2d, "Conv2d", ["in_channels", "out_channels", "kernel_size", "stride", "padding",
-                             "dilation", "groups", _BIAS, "padding_mode"]),
+    (conv.Conv1d, "Conv1d", _CONV),
+    (conv.Conv2d, "Conv2d", _CONV),
+    (conv.ConvTranspose1d, "ConvTranspose1d", _CONV + ["output_padding"]),
+    (conv.ConvTranspose2d, "ConvTranspose2d", _CONV + ["output_padding"]),
     (pooling.MaxPool1d, "MaxPool1d", ["kernel_size", "stride", "padding", "dilation",
                                       "return_indices", "ceil_mode"]),
     (pooling.MaxPool2d, "MaxPool2d", ["kernel_size", "stride", "padding", "dilation",
@@ -54,26 +122,62 @@ LAYERS = [
                                       "count_include_pad", "divisor_override"]),
     (pooling.AdaptiveAvgPool1d, "AdaptiveAvgPool1d", ["output_size"]),
     (pooling.AdaptiveAvgPool2d, "AdaptiveAvgPool2d", ["output_size"]),
+    (resample.Upsample, "Upsample", ["size", "scale_factor", "mode", "align_corners",
+                                     "recompute_scale_factor"]),
+    (resample.PixelShuffle, "PixelShuffle", ["upscale_factor"]),
+    (resample.PixelUnshuffle, "PixelUnshuffle", ["downscale_factor"]),
+    (resample.Unfold, "Unfold", ["kernel_size", "dilation", "padding", "stride"]),
+    (resample.Fold, "Fold", ["output_size", "kernel_size", "dilation", "padding", "stride"]),
     (normalization.BatchNorm1d, "BatchNorm1d", ["num_features", "eps", "momentum", "affine",
                                                 "track_running_stats"]),
     (normalization.BatchNorm2d, "BatchNorm2d", ["num_features", "eps", "momentum", "affine",
                                                 "track_running_stats"]),
     (normalization.LayerNorm, "LayerNorm", ["normalized_shape", "eps", "elementwise_affine",
                                             _BIAS]),
+    (normalization.RMSNorm, "RMSNorm", ["normalized_shape", "eps", "elementwise_affine"]),
     (dropout.Dropout, "Dropout", ["p", "inplace"]),
     (embedding.Embedding, "Embedding", ["num_embeddings", "embedding_dim", "padding_idx",
                                         "max_norm", "norm_type", "scale_grad_by_freq",
                                         "sparse"]),
-    (activation.ReLU, "ReLU", ["inplace"]),
+    (activation.ReLU, "ReLU", _INPLACE),
     (activation.LeakyReLU, "LeakyReLU", ["negative_slope", "inplace"]),
     (activation.ELU, "ELU", ["alpha", "inplace"]),
+    (activation.CELU, "CELU", ["alpha", "inplace"]),
+    (activation.SELU, "SELU", _INPLACE),
     (activation.GELU, "GELU", ["approximate"]),
     (activation.Sigmoid, "Sigmoid", []),
     (activation.Tanh, "Tanh", []),
-    (activation.SiLU, "SiLU", ["inplace"]),
+    (activation.SiLU, "SiLU", _INPLACE),
+    (activation.Mish, "Mish", _INPLACE),
+    (activation.Hardtanh, "Hardtanh", ["min_val", "max_val", "inplace"]),
+    (activation.ReLU6, "ReLU6", _INPLACE),
+    (activation.Hardsigmoid, "Hardsigmoid", _INPLACE),
+    (activation.Hardswish, "Hardswish", _INPLACE),
+    (activation.Softsign, "Softsign", []),
+    (activation.LogSigmoid, "LogSigmoid", []),
     (activation.Softplus, "Softplus", ["beta", "threshold"]),
     (activation.Softmax, "Softmax", [("axis", "dim")]),
     (activation.LogSoftmax, "LogSoftmax", [("axis", "dim")]),
+    (attention.MultiheadAttention, "MultiheadAttention", [
+        "embed_dim", "num_heads", "dropout", _Arg("bias", get_ours=_has_bias("in_proj_bias")),
+        _Arg("add_bias_kv", get_ours=_has_bias("bias_k")), "add_zero_attn", "kdim", "vdim",
+        "batch_first"]),
+    (transformer.TransformerEncoderLayer, "TransformerEncoderLayer", _transformer_layer_args()),
+    (transformer.TransformerDecoderLayer, "TransformerDecoderLayer", _transformer_layer_args()),
+    # the stacks are built from their first layer and norm, then take the whole state dict
+    (transformer.TransformerEncoder, "TransformerEncoder", [
+        _Arg("encoder_layer", get_ours=lambda m: m.layers[0], kind="module"),
+        _Arg("num_layers", get_ours=lambda m: len(m.layers)),
+        _Arg("norm", kind="module"),
+        # PyTorch's nested-tensor fast path is an inference detail with its own rounding
+        _Arg("enable_nested_tensor", get_ours=lambda m: False)]),
+    (transformer.TransformerDecoder, "TransformerDecoder", [
+        _Arg("decoder_layer", get_ours=lambda m: m.layers[0], kind="module"),
+        _Arg("num_layers", get_ours=lambda m: len(m.layers)), _Arg("norm", kind="module")]),
+    (transformer.Transformer, "Transformer", [
+        "d_model", "nhead", "batch_first",
+        _Arg("custom_encoder", get_ours="encoder", kind="module"),
+        _Arg("custom_decoder", get_ours="decoder", kind="module")]),
     (rnn.RNN, "RNN", ["input_size", "hidden_size", "num_layers", "nonlinearity", "bias",
                       "batch_first", "dropout", "bidirectional"]),
     (rnn.LSTM, "LSTM", ["input_size", "hidden_size", "num_layers", "bias", "batch_first",
@@ -87,23 +191,32 @@ LAYERS = [
     (loss.L1Loss, "L1Loss", ["reduction"]),
     (loss.HuberLoss, "HuberLoss", ["reduction", "delta"]),
     (loss.SmoothL1Loss, "SmoothL1Loss", ["reduction", "beta"]),
-    (loss.NLLLoss, "NLLLoss", ["weight", "ignore_index", "reduction"]),
-    (loss.CrossEntropyLoss, "CrossEntropyLoss", ["weight", "ignore_index", "reduction",
-                                                 "label_smoothing"]),
-    (loss.BCELoss, "BCELoss", ["weight", "reduction"]),
-    (loss.BCEWithLogitsLoss, "BCEWithLogitsLoss", ["weight", "reduction", "pos_weight"]),
+    (loss.NLLLoss, "NLLLoss", [_tensor_arg("weight"), "ignore_index", "reduction"]),
+    (loss.CrossEntropyLoss, "CrossEntropyLoss", [_tensor_arg("weight"), "ignore_index",
+                                                 "reduction", "label_smoothing"]),
+    (loss.BCELoss, "BCELoss", [_tensor_arg("weight"), "reduction"]),
+    (loss.BCEWithLogitsLoss, "BCEWithLogitsLoss", [_tensor_arg("weight"), "reduction",
+                                                   _tensor_arg("pos_weight")]),
     (loss.HingeEmbeddingLoss, "HingeEmbeddingLoss", ["margin", "reduction"]),
-    (loss.MultiMarginLoss, "MultiMarginLoss", ["p", "margin", "weight", "reduction"]),
+    (loss.MultiMarginLoss, "MultiMarginLoss", ["p", "margin", _tensor_arg("weight"),
+                                               "reduction"]),
 ]
-_TENSORS = ("weight", "pos_weight")  # constructor arguments that are tensors (loss weights)
 CONTAINERS = [(containers.Sequential, "Sequential"), (containers.ModuleList, "ModuleList"),
               (containers.ModuleDict, "ModuleDict")]
 
 _BY_NN = {cls: (name, args) for cls, name, args in LAYERS}
 
 
-def _pairs(args):
-    return [(a, a) if isinstance(a, str) else a for a in args]
+def _args(args):
+    """The table's arguments as _Args."""
+    out = []
+    for a in args:
+        if isinstance(a, str):
+            a = _Arg(a)
+        elif isinstance(a, tuple):
+            a = _Arg(a[0], a[1])
+        out.append(a)
+    return out
 
 
 def _array(value):
@@ -127,19 +240,43 @@ def to_torch(module):
 def _nn_kind(m):
     if type(m) in _BY_NN or any(type(m) is c for c, _ in CONTAINERS):
         return "layer"
-    if isinstance(m, Module) and type(m).forward is not Module.forward:
+    if isinstance(m, Module) and not _defined_in_nn(type(m)) and \
+            type(m).forward is not Module.forward:
         return "custom"
     return None
 
 
+def _defined_in_nn(cls):
+    """True for nn's own classes (and a subclass that keeps their forward): those cross over
+    through LAYERS only, since their forward calls nn's functions, which PyTorch cannot run."""
+    where = getattr(cls.forward, "__module__", "") or ""
+    return where == "nn" or where.startswith("nn.")
+
+
 def _check_supported(root, fn, kind):
-    for name, m in root.named_modules():
-        if kind(m) is None:
+    """Raise TypeError naming the first submodule (in named_modules order) without a
+    counterpart; a layer of the table takes its own submodules with it."""
+    stack = [("", root)]
+    while stack:
+        name, m = stack.pop()
+        k = kind(m)
+        if k is None:
             where = f"submodule '{name}'" if name else "the module"
             raise TypeError(
                 f"{fn}: {where} ({type(m).__name__}) has no counterpart; supported: nn's "
-                f"layers ({', '.join(n for _, n, _ in LAYERS[:6])}, ...), Sequential, "
-                "ModuleList, ModuleDict, and model classes whose forward calls them")
+                f"layers ({', '.join(n for _, n, _ in LAYERS[:6])}, ..., "
+                "MultiheadAttention, the Transformer layers), Sequential, ModuleList, "
+                "ModuleDict, and model classes of your own whose forward calls them with "
+                "methods both libraries share")
+        if k == "layer" and not _is_container(m):
+            continue
+        children = [(f"{name}.{c}" if name else c, child) for c, child in m.named_children()
+                    if child is not None]
+        stack.extend(reversed(children))
+
+
+def _is_container(m):
+    return type(m).__name__ in ("Sequential", "ModuleList", "ModuleDict")
 
 
 def _to_torch(m, torch):
@@ -148,18 +285,20 @@ def _to_torch(m, torch):
     if spec is not None:
         name, args = spec
         kwargs = {}
-        for ours, theirs in _pairs(args):
-            if ours == _BIAS:
-                kwargs["bias"] = m._parameters.get("bias") is not None
-            elif ours in _TENSORS:
-                value = m._buffers.get(ours)
-                kwargs[theirs] = None if value is None else torch.from_numpy(_array(value))
-            else:
-                kwargs[theirs] = getattr(m, ours)
+        for arg in _args(args):
+            value = _read(arg.get_ours, m, "to_torch")
+            if arg.kind == "tensor":
+                value = None if value is None else torch.from_numpy(_array(value))
+            elif arg.kind == "module":
+                value = None if value is None else to_torch(value)
+            kwargs[arg.theirs] = value
         if isinstance(m, normalization._BatchNorm) and m.affine and m.bias is None:
             raise TypeError(f"to_torch: {type(m).__name__}(bias=False) has no PyTorch "
                             "counterpart (PyTorch's affine BatchNorm always has a bias)")
-        out = getattr(tnn, name)(**kwargs)
+        try:
+            out = getattr(tnn, name)(**kwargs)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"to_torch: cannot build torch.nn.{name} from {m!r}: {err}") from err
         _load_into_torch(out, m, torch)
         return out
     if type(m) is containers.Sequential:
@@ -169,6 +308,13 @@ def _to_torch(m, torch):
     if type(m) is containers.ModuleDict:
         return tnn.ModuleDict(OrderedDict((k, _to_torch(c, torch)) for k, c in m.named_children()))
     return _custom_to_torch(m, torch)
+
+
+def _read(get, m, fn):
+    try:
+        return get(m)
+    except TypeError as err:
+        raise TypeError(f"{fn}: {err}") from None
 
 
 def _load_into_torch(out, m, torch):
@@ -256,19 +402,21 @@ def _from_torch(t, torch, by_torch, containers_by_torch):
     if spec is not None:
         cls, args = spec
         kwargs = {}
-        for ours, theirs in _pairs(args):
-            if ours == _BIAS:
-                kwargs["bias"] = getattr(t, "bias", None) is not None
-            elif ours in _TENSORS:
-                value = getattr(t, theirs, None)
-                kwargs[ours] = None if value is None else value.detach().cpu().numpy().copy()
-            else:
-                kwargs[ours] = getattr(t, theirs)
+        for arg in _args(args):
+            value = _read(arg.get_theirs, t, "from_torch")
+            if arg.kind == "tensor":
+                value = None if value is None else value.detach().cpu().numpy().copy()
+            elif arg.kind == "module":
+                value = None if value is None else from_torch(value)
+            kwargs[arg.ours] = value
+        kwargs.pop("enable_nested_tensor", None)
         if cls in (activation.Softmax, activation.LogSoftmax) and kwargs["axis"] is None:
             raise TypeError(f"from_torch: {type(t).__name__}(dim=None) picks its axis from the "
                             "input's rank; give dim explicitly")
         if cls is rnn.LSTM and kwargs.pop("proj_size"):
             raise TypeError(f"from_torch: LSTM(proj_size={t.proj_size}) is not supported")
+        if cls in (normalization.RMSNorm, normalization.LayerNorm):
+            kwargs["normalized_shape"] = tuple(kwargs["normalized_shape"])
         try:
             out = cls(**kwargs)
         except (TypeError, ValueError, NotImplementedError) as err:

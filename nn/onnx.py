@@ -20,6 +20,26 @@ How the exported graph stays honest:
     (Expand, the zero initial state of an LSTM), so the batch size (or the sequence
     length) is free.
 
+What maps (opset 18 by default; every op below runs on ONNX Runtime's CPU provider):
+  * elementwise math, reductions, reshapes, transposes, expand, concatenation, indexing (ints,
+    slices, None, one integer array: Embedding's Gather), where and cast;
+  * matmul and Linear (Gemm), Conv1d/2d (one Conv, any stride, padding, dilation, groups),
+    im2col (F.unfold, as a Conv with one-hot kernels), col2im (F.fold, nn.Fold and the
+    transposed convolutions, which record matmul + fold: ONNX's Col2Im), MaxPool, the
+    average and adaptive pools and BatchNorm in eval (their composites), LayerNorm
+    (LayerNormalization), RMSNorm, Dropout (eval: gone), Upsample, PixelShuffle/Unshuffle;
+  * activations: relu, sigmoid, tanh, gelu (erf, or its tanh form), silu, mish, selu,
+    softsign, logsigmoid, and as one op each softmax, log_softmax, logsumexp, leaky_relu,
+    elu, softplus, clip, hardtanh / relu6 (Clip), hardsigmoid, hardswish, celu;
+  * attention: masked_softmax and scaled_dot_product_attention (so F.scaled_dot_product_
+    attention, nn.MultiheadAttention and the Transformer layers) become MatMul, Softmax and
+    Where; the boolean mask is a constant, or, when it is the causal mask of a sequence length
+    that a dynamic axis frees, rebuilt at run time (Range, LessOrEqual); an additive mask is
+    an Add. A mask that changes with the input's values (one passed as an input) is refused;
+  * RNN / LSTM / GRU layers and cells (below).
+Anything else (max_unpool's window scatter, a boolean-mask index, ...) raises ExportError
+naming the op.
+
 Recurrent layers become ONNX's own RNN / LSTM / GRU ops (not unrolled): one node per layer
 and direction keeps the sequence length free and runs ONNX Runtime's fused kernel. The
 engine's recurrence ops receive the input projection x W_ih^T + b already computed (an
@@ -35,6 +55,7 @@ import autograd
 from autograd import Tensor, enable_grad
 from autograd import composites as _ac  # softmax, log_softmax, ...: the composites
 from autograd import functional as _af  # re-exports them (nn.functional calls them there)
+from autograd import composites_math as _am  # hardtanh, hardswish, ...
 
 DEFAULT_OPSET = 18  # axes of ReduceMax/ReduceMin are inputs from 18 on; ONNX Runtime runs 18-2x
 _INT64_MAX = np.iinfo(np.int64).max
@@ -66,6 +87,8 @@ COMPOSITES = tuple((_ac, n) for n in _NAMES) + (
     (autograd, "softmax"), (autograd, "log_softmax"), (autograd, "logsumexp"),
     (autograd, "leaky_relu"), (autograd, "elu"), (autograd, "softplus"), (autograd, "pad"),
     (Tensor, "clip"), (Tensor, "clamp"),
+    # these pick their branch with masks of x.data (relu6 calls hardtanh)
+    (_am, "hardtanh"), (_am, "hardsigmoid"), (_am, "hardswish"), (_am, "celu"),
 )
 
 
@@ -148,6 +171,12 @@ def _flatten(result):
             out.append(item)
         elif isinstance(item, (tuple, list)):
             stack.extend(reversed(item))
+        elif isinstance(item, np.ndarray):
+            raise ExportError(
+                f"export: the model returned a NumPy array (shape {item.shape}, dtype "
+                f"{item.dtype}) among its outputs; it was computed outside the engine's graph, "
+                "so ONNX cannot compute it. Export a wrapper whose forward returns only the "
+                "Tensors (e.g. CharGPT's logits without the context of ids it returns)")
         elif item is not None:
             raise ExportError(f"export: the model returned a {type(item).__name__}; expected "
                               "Tensors, or tuples and lists of them")
@@ -418,21 +447,48 @@ class _Builder:
                 "softplus, clip, softmax and log_softmax export), or compute that part "
                 "outside the model")
 
-    def index_array(self, array):
-        """An int index array a node saved: the graph input it views (e.g. Embedding's ids,
-        flattened), or a constant."""
+    def index_array(self, array, out=None):
+        """An int index array the node making `out` saved: the graph input it views or copies
+        (e.g. Embedding's ids, flattened), or a constant when it is the same in every trace."""
+        twins = [_array_in(t1._ctx.index) for _, _, t1 in self.twins.get(id(out), [])]
         for i, t in enumerate(self.base.inputs):
             data = t.data
-            if data.dtype.kind in "iu" and array.size == data.size and (
-                    array is data or array.base is data or
-                    (array.base is not None and array.base is data.base and data.base is not None)):
+            if data.dtype.kind not in "iu" or array.size != data.size:
+                continue
+            views = (array is data or array.base is data or
+                     (array.base is not None and array.base is data.base and data.base is not None))
+            # NOTE: a copy (Tensor(ids) copies) is recognised by its values, in every trace:
+            # the input's values in trace 0 and in each probe trace.
+            copies = _same(array.reshape(-1), data.reshape(-1)) and all(
+                a is not None and a.size == trace.inputs[i].data.size and
+                _same(a.reshape(-1), trace.inputs[i].data.reshape(-1))
+                for a, (_, _, trace) in zip(twins, self.probes))
+            if views or copies:
                 name = self.input_names[i]
                 if array.shape != data.shape:
                     dims = self._index_dims(array, i)
                     name = self.node("Reshape", [name, self.ints(dims)], hint="ids")
                 return self.node("Cast", [name], to=_onnx_dtype(self.helper, np.int64)) \
                     if data.dtype != np.int64 else name
-        return self.const(array.astype(np.int64, copy=False), "index")
+        if all(a is not None and a.shape == array.shape and _same(a, array) for a in twins):
+            return self.const(array.astype(np.int64, copy=False), "index")
+        if all(a is not None and a.ndim == 1 and np.array_equal(a, np.arange(a.size))
+               for a in [array] + twins):
+            # positions 0 .. n-1 for a length that a dynamic axis frees (learned position
+            # embeddings): a Range of the run-time length
+            probes = [(sym, size, a.size) for (sym, size, _), a in zip(self.twins[id(out)], twins)]
+            return self.arange(_solve_dim(array.size, probes, self.base_sizes))
+        raise ExportError(
+                f"export: op '{_op_name(out, self.base.calls)}' reads an index array of shape "
+                f"{array.shape} that changes with the input's values or sizes but is not an "
+                "input (nor a reshape of one); ONNX would freeze one input's indices into the "
+                "file. Pass the indices as a model input, or compute them with Tensor ops")
+
+    def arange(self, n):
+        """A 1-D int64 value 0, 1, ..., n - 1 for a size n (an int or a _Dim)."""
+        n = self.node("Squeeze", [self.shape_value([n]), self.ints([0])])
+        return self.node("Range", [self.const(np.asarray(0, np.int64)), n,
+                                   self.const(np.asarray(1, np.int64))])
 
     def _index_dims(self, array, i):
         if array.ndim == 1:
@@ -600,10 +656,18 @@ def _concatenate(b, out, fn, ins):
 
 
 def _getitem(b, out, fn, ins):
-    return _index(b, fn.inputs[0], fn.index, ins[0], "getitem")
+    return _index(b, fn.inputs[0], fn.index, ins[0], "getitem", out)
 
 
-def _index(b, x, index, name, op):
+def _array_in(index):
+    """The integer array (ndim > 0) in a getitem index, or None."""
+    for p in index if isinstance(index, tuple) else (index,):
+        if isinstance(p, np.ndarray) and p.ndim > 0:
+            return p
+    return None
+
+
+def _index(b, x, index, name, op, out=None):
     """x[index] for ints, slices, None, Ellipsis and one integer array (as NumPy)."""
     parts = list(index) if isinstance(index, tuple) else [index]
     if any(p is Ellipsis for p in parts):
@@ -647,7 +711,7 @@ def _index(b, x, index, name, op):
     if arrays:
         i = arrays[0]
         at = sum(1 for p in parts[:i] if p is not None)  # x's axis the array indexes
-        y = b.node("Gather", [y, b.index_array(parts[i])], axis=at)
+        y = b.node("Gather", [y, b.index_array(parts[i], out)], axis=at)
         shift = parts[i].ndim - 1
         squeeze = [a + shift if a > at else a for a in squeeze]
     if squeeze:
@@ -697,6 +761,55 @@ def _unfold(b, out, fn, ins):
     n_dim = dims[-1]
     y = b.node("Reshape", [y, b.reshape_target([n_dim] + dims[:-1])])
     return b.node("Transpose", [y], perm=list(range(1, 2 + 2 * nd)) + [0])
+
+
+def _fold(b, out, fn, ins):
+    # col2im (nn.Fold; ConvTranspose records matmul -> fold) as ONNX's Col2Im, which takes
+    # (N, C*K, L) and at least two spatial axes: a 1-D fold gets a leading axis of 1.
+    g = fn.geometry
+    kernel = [int(k) for k in g["kernel_size"]]
+    nd = len(kernel)
+    cols = fn.inputs[0]
+    name = ins[0]
+    if g["layout"] == "ckon":   # (C, *k, *out, N) -> (N, C, *k, *out)
+        name = b.node("Transpose", [name], perm=[cols.ndim - 1] + list(range(cols.ndim - 1)))
+        cdims = b.dims(cols)
+        cdims = [cdims[-1]] + cdims[:-1]
+    else:
+        cdims = b.dims(cols)
+    n, c = cdims[0], cdims[1]
+    windows = [int(w) for w in cols.shape[-nd - 1:-1]] if g["layout"] == "ckon" else \
+        [int(w) for w in cols.shape[2 + nd:]]
+    if any(isinstance(d, _Dim) for d in cdims[1:]):
+        raise ExportError("export: op 'fold' with a dynamic spatial or channel size has no "
+                          "ONNX mapping; make only the batch axis dynamic")
+    name = b.node("Reshape", [name, b.reshape_target([n, c * int(np.prod(kernel)),
+                                                      int(np.prod(windows))])])
+    image, lo, hi, tail = [], [], [], []
+    for size, k, w, s, d, (p_lo, _) in zip(out.shape[2:], kernel, windows, g["stride"],
+                                          g["dilation"], g["padding"]):
+        # Col2Im counts the windows from the padded image: pad its end so that they span it
+        # exactly, and add back (as zeros) what lies beyond the last window.
+        extent = (w - 1) * int(s) + int(d) * (k - 1) + 1
+        end = extent - int(p_lo) - int(size)
+        if int(size) + end < 1:
+            raise ExportError(f"export: op 'fold' (output shape {out.shape}): its windows miss "
+                              "the image; ONNX's Col2Im cannot write that")
+        image.append(int(size) + min(end, 0))
+        lo.append(int(p_lo))
+        hi.append(max(end, 0))
+        tail.append(max(-end, 0))
+    strides, dilations = [int(s) for s in g["stride"]], [int(d) for d in g["dilation"]]
+    if nd == 1:
+        image, kernel, lo, hi, tail = [1] + image, [1] + kernel, [0] + lo, [0] + hi, [0] + tail
+        strides, dilations = [1] + strides, [1] + dilations
+    y = b.node("Col2Im", [name, b.ints(image), b.ints(kernel)], strides=strides,
+               dilations=dilations, pads=lo + hi)
+    if any(tail):
+        y = b.node("Pad", [y, b.ints([0, 0] + [0] * len(tail) + [0, 0] + tail)], mode="constant")
+    if nd == 1:
+        y = b.node("Squeeze", [y, b.ints([2])])
+    return y
 
 
 # ---- convolution: the recorded im2col + matmul, recognised and written as one Conv ----------
@@ -804,6 +917,68 @@ def _layer_norm(b, out, fn, ins):
     return b.node("LayerNormalization", ins, axis=-len(fn.axes), epsilon=float(fn.eps))
 
 
+# ---- attention: the fused primitives written out as MatMul, Softmax and Where ---------------
+# Their boolean `keep` mask (True = takes part) is a parameter of the node, not an input: it
+# is written as a constant when it is the same in every trace, and rebuilt at run time when
+# it is the causal mask of a sequence length that changes with a dynamic axis.
+
+def _keep_mask(b, out, fn, rows, cols):
+    """The ONNX name of fn.keep (None when there is no mask); rows, cols: the scores' last two
+    sizes (ints or _Dims)."""
+    keep = fn.keep
+    others = [t1._ctx.keep for _, _, t1 in b.twins.get(id(out), [])]
+    if keep is None and all(k is None for k in others):
+        return None
+    masks = [None if k is None else np.asarray(k) for k in [keep] + others]
+    if all(m is not None and m.shape == masks[0].shape and np.array_equal(m, masks[0])
+           for m in masks):
+        return b.const(masks[0], "keep")
+    if all(m is not None and _is_causal(m) for m in masks):
+        # np.tri(L, S): key j takes part in query i's row when j <= i
+        i = b.node("Unsqueeze", [b.arange(rows), b.ints([1])])
+        j = b.node("Unsqueeze", [b.arange(cols), b.ints([0])])
+        return b.node("LessOrEqual", [j, i], hint="causal")
+    raise ExportError(
+        f"export: op '{fn.name}' (output shape {out.shape}) uses an attention mask that "
+        "changes with the input's values or sizes (a key_padding_mask or attn_mask passed as "
+        "an input, or computed from the input outside the graph), so ONNX would freeze one "
+        "input's mask into the file; export with the mask fixed inside the model, or pass it "
+        "as a float (additive) Tensor computed with Tensor ops")
+
+
+def _is_causal(mask):
+    rows, cols = mask.shape[-2:] if mask.ndim >= 2 else (0, 0)
+    return (mask.ndim >= 2 and all(n == 1 for n in mask.shape[:-2])
+            and np.array_equal(mask.reshape(rows, cols), np.tri(rows, cols, dtype=bool)))
+
+
+def _softmax_kept(b, scores, keep, like):
+    """softmax over the last axis where `keep`, 0 elsewhere (as the engine's _softmax_rows)."""
+    if keep is None:
+        return b.node("Softmax", [scores], axis=-1)
+    # NOTE: a row with every entry masked out is -inf throughout, and Softmax gives 0/0 = NaN
+    # there; the outer Where writes the engine's 0 over it (and over every masked entry).
+    masked = b.node("Where", [keep, scores, b.scalar(-np.inf, like)])
+    return b.node("Where", [keep, b.node("Softmax", [masked], axis=-1), b.scalar(0, like)])
+
+
+def _masked_softmax(b, out, fn, ins):
+    dims = b.dims(out)
+    return _softmax_kept(b, ins[0], _keep_mask(b, out, fn, dims[-2], dims[-1]), out)
+
+
+def _attention(b, out, fn, ins):
+    # softmax(q * scale @ k^T + bias, where keep) @ v, in the forward rule's order of operations
+    q, k = fn.inputs[0], fn.inputs[1]
+    swap = list(range(k.ndim - 2)) + [k.ndim - 1, k.ndim - 2]
+    scores = b.node("MatMul", [b.node("Mul", [ins[0], b.scalar(fn.scale, q)]),
+                               b.node("Transpose", [ins[1]], perm=swap)])
+    if len(ins) == 4:
+        scores = b.node("Add", [scores, ins[3]])
+    keep = _keep_mask(b, out, fn, b.dims(q)[-2], b.dims(k)[-2])
+    return b.node("MatMul", [_softmax_kept(b, scores, keep, out), ins[2]])
+
+
 def _linear(b, out, fn, ins):
     x = fn.inputs[0]
     if x.ndim == 2:
@@ -900,7 +1075,8 @@ OPS = {
     "reshape": _reshape, "transpose": _transpose, "expand": _expand, "getitem": _getitem,
     "concatenate": _concatenate,
     "matmul": _simple("MatMul"), "linear": _linear, "gelu": _gelu, "layer_norm": _layer_norm,
-    "unfold": _unfold, "max_pool": _max_pool,
+    "masked_softmax": _masked_softmax, "scaled_dot_product_attention": _attention,
+    "unfold": _unfold, "fold": _fold, "max_pool": _max_pool,
     "rnn_layer": _recurrent("RNN", 1, (0,)),
     "lstm_layer": _recurrent("LSTM", 4, (0, 3, 1, 2)),       # PyTorch i, f, g, o -> ONNX i, o, f, c
     "gru_layer": _recurrent("GRU", 3, (1, 0, 2), bias_input=2),  # r, z, n -> z, r, h
@@ -971,10 +1147,48 @@ def _pad_call(b, out, call):
                           b.scalar(value, x)], mode="constant")
 
 
+def _hardtanh(b, out, call):
+    x = call.inputs[0]
+    lo, hi = _arg(call, 0, "min_val", -1.0), _arg(call, 1, "max_val", 1.0)
+    return b.node("Clip", [b.value(x), b.scalar(lo, x), b.scalar(hi, x)])
+
+
+def _hardsigmoid_of(b, x, name):
+    if x.dtype == np.float32:   # ONNX Runtime's HardSigmoid and HardSwish take float only
+        return b.node("HardSigmoid", [name], alpha=1 / 6, beta=0.5)
+    return b.node("Clip", [b.node("Add", [b.node("Mul", [name, b.scalar(1 / 6, x)]),
+                                          b.scalar(0.5, x)]),
+                           b.scalar(0, x), b.scalar(1, x)])
+
+
+def _hardsigmoid(b, out, call):
+    x = call.inputs[0]
+    return _hardsigmoid_of(b, x, b.value(x))
+
+
+def _hardswish(b, out, call):
+    x = call.inputs[0]
+    if x.dtype == np.float32:
+        return b.node("HardSwish", [b.value(x)])
+    return b.node("Mul", [b.value(x), _hardsigmoid_of(b, x, b.value(x))])
+
+
+def _celu(b, out, call):
+    # ONNX's Celu takes float only: written out as max(0, x) + min(0, alpha (exp(x/alpha) - 1))
+    x = call.inputs[0]
+    alpha = float(_arg(call, 0, "alpha", 1.0))
+    name = b.value(x)
+    neg = b.node("Mul", [b.node("Sub", [b.node("Exp", [b.node("Div", [name, b.scalar(alpha, x)])]),
+                                        b.scalar(1, x)]), b.scalar(alpha, x)])
+    return b.node("Add", [b.node("Max", [name, b.scalar(0, x)]),
+                          b.node("Min", [neg, b.scalar(0, x)])])
+
+
 COMPOSITE_OPS = {
     "softmax": _softmax_like("Softmax"), "log_softmax": _softmax_like("LogSoftmax"),
     "logsumexp": _logsumexp, "leaky_relu": _leaky_relu, "elu": _elu, "softplus": _softplus,
-    "clip": _clip, "pad": _pad_call,
+    "clip": _clip, "pad": _pad_call, "hardtanh": _hardtanh, "hardsigmoid": _hardsigmoid,
+    "hardswish": _hardswish, "celu": _celu,
 }
 
 
@@ -1015,6 +1229,8 @@ def _probe_arrays(arrays, dynamic, symbol, rng):
             scale = float(np.abs(a).std()) or 1.0
             moved = np.roll(a.reshape(-1), 1).reshape(a.shape)
             a = (moved + 0.1 * scale * rng.standard_normal(a.shape)).astype(a.dtype)
+        elif a.dtype == np.bool_ and a.size:
+            a = np.roll(a.reshape(-1), 1).reshape(a.shape)  # a mask built from it then moves too
         for axis, sym in dynamic.get(i, {}).items():
             if sym == symbol:
                 a = np.concatenate([a, np.take(a, [0], axis=axis)], axis=axis)

@@ -62,6 +62,37 @@ def test_mlp_and_lstm_weights_export(tmp_path):
         np.testing.assert_allclose(g, w.data, rtol=1e-5, atol=1e-6)
 
 
+def test_a_trained_gpt_exports_with_free_batch_and_length(tmp_path):
+    run = tmp_path / "runs" / "gpt"
+    code = cli.main(["train", "--model", "gpt", "--dataset", "text", "--epochs", "1",
+                     "--limit", "1500", "--seq-len", "16", "--batch-size", "32", "--out",
+                     str(run), "--no-progress"])
+    assert code == 0
+    out = tmp_path / "gpt.onnx"
+    result = chainrule("export", run / "model.npz", "--model", "gpt", "--onnx", out)
+    assert result.returncode == 0, result.stderr
+    assert "batch" in result.stdout and "time" in result.stdout
+    onnx.checker.check_model(onnx.load(str(out)))
+    # the run's weights in the CLI's CharGPT (block_size = --seq-len), against ONNX Runtime
+    state = nn.load(run / "model.npz")
+    vocab = np.shape(getattr(state["token.weight"], "data", state["token.weight"]))[0]
+    model = models.CharGPT(vocab, block_size=16)
+    model.load_state_dict(state)
+    model.eval()
+    rng = np.random.default_rng(2)
+    for shape in ((1, 16), (3, 5)):
+        ids = rng.integers(0, vocab, shape)
+        (logits,) = session(out).run(None, {"ids": ids})
+        np.testing.assert_allclose(logits, model(ids)[0].data, rtol=1e-4, atol=1e-4)
+
+
+def test_gpt_export_names_weights_of_another_model(tmp_path):
+    nn.save(models.CharLSTM(7, 4, 5).state_dict(), tmp_path / "model.npz")
+    wrong = chainrule("export", tmp_path / "model.npz", "--model", "gpt", "--onnx",
+                      tmp_path / "x.onnx")
+    assert "does not hold the weights of a --model gpt" in assert_one_line_error(wrong)
+
+
 def test_export_errors_are_one_line(tmp_path):
     nn.save(models.MLP(2, (4,), 3).state_dict(), tmp_path / "model.npz")
     wrong = chainrule("export", tmp_path / "model.npz", "--model", "cnn", "--onnx",

@@ -7,7 +7,7 @@ import pytest
 import autograd
 import nn
 import nn.functional as F
-from chainrule.models import CNN, MLP, CharLSTM
+from chainrule.models import CNN, MLP, CharGPT, CharLSTM
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -226,6 +226,220 @@ def test_max_pool_with_stride_padding_dilation_and_ceil_mode():
     x = np.random.default_rng(6).standard_normal((2, 3, 9, 8)).astype(np.float32)
     proto, got, want = export_and_run(model, x)
     assert_close(got, want)
+
+
+# ---- attention ------------------------------------------------------------------------
+
+class Attend(nn.Module):
+    """F.scaled_dot_product_attention with fixed keyword arguments."""
+
+    def __init__(self, **kwargs):
+        super().__init__()
+        self.kwargs = kwargs
+
+    def forward(self, q, k, v):
+        return F.scaled_dot_product_attention(q, k, v, **self.kwargs)
+
+
+def _masks():
+    rng = np.random.default_rng(20)
+    boolean = rng.random((4, 6)) > 0.4
+    boolean[1] = False                      # a query that sees no key: zeros, never NaN
+    additive = rng.standard_normal((2, 1, 4, 6)).astype(np.float32)
+    additive[0, 0, 2, :3] = -np.inf
+    return {"none": {}, "causal": dict(is_causal=True), "boolean": dict(attn_mask=boolean),
+            "additive": dict(attn_mask=additive, scale=0.3)}
+
+
+@pytest.mark.parametrize("mask", ["none", "causal", "boolean", "additive"])
+def test_scaled_dot_product_attention_with_masks(mask):
+    rng = np.random.default_rng(21)
+    q, k, v = (rng.standard_normal(shape).astype(np.float32)
+               for shape in ((2, 3, 4, 8), (2, 3, 6, 8), (2, 3, 6, 5)))
+    proto, got, want = export_and_run(Attend(**_masks()[mask]), (q, k, v))
+    assert_close(got, want)
+    assert not np.isnan(got[0][0]).any()
+    assert op_types(proto).count("MatMul") == 2 and "Softmax" in op_types(proto)
+    if mask == "boolean":
+        np.testing.assert_array_equal(got[0][0][:, :, 1], 0)
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_multihead_cross_attention_with_masks(need_weights):
+    autograd.manual_seed(22)
+    mha = nn.MultiheadAttention(8, 2, kdim=6, vdim=5)   # sequence first, separate projections
+    padding = np.zeros((2, 7), bool)
+    padding[1, 4:] = True
+
+    class Cross(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mha = mha
+
+        def forward(self, x, memory):
+            n = x.shape[1]
+            return self.mha(x, memory, memory[..., :5], need_weights=need_weights,
+                            key_padding_mask=np.resize(padding, (n, 7)),
+                            attn_mask=np.triu(np.ones((5, 7), bool), 3))
+
+    rng = np.random.default_rng(23)
+    x, mem = rng.standard_normal((5, 2, 8)).astype(np.float32), rng.standard_normal((7, 2, 6)).astype(np.float32)
+    more = [(rng.standard_normal((5, 3, 8)).astype(np.float32),
+             rng.standard_normal((7, 3, 6)).astype(np.float32))]
+    names = ["out", "weights"] if need_weights else ["out"]
+    proto, got, want = export_and_run(Cross(), (x, mem), input_names=["x", "memory"],
+                                      output_names=names)
+    assert_close(got, want)
+    # the key padding mask depends on the batch size here: a mask that changes with the
+    # input is refused rather than frozen, when the batch is free
+    with pytest.raises(nn.onnx.ExportError, match="attention mask that changes"):
+        export_and_run(Cross(), (x, mem), more, input_names=["x", "memory"],
+                       output_names=names,
+                       dynamic_axes={"x": {1: "batch"}, "memory": {1: "batch"}})
+
+
+def test_multihead_attention_self_attention_with_a_free_batch():
+    autograd.manual_seed(24)
+    mha = nn.MultiheadAttention(8, 2, batch_first=True, add_bias_kv=True, add_zero_attn=True)
+
+    class Self(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mha = mha
+
+        def forward(self, x):
+            return self.mha(x, x, x, attn_mask=np.triu(np.ones((5, 5), bool), 1))
+
+    rng = np.random.default_rng(25)
+    x = rng.standard_normal((2, 5, 8)).astype(np.float32)
+    more = [rng.standard_normal((n, 5, 8)).astype(np.float32) for n in (1, 4)]
+    proto, got, want = export_and_run(Self(), x, more, output_names=["out", "weights"],
+                                      dynamic_axes={"input": {0: "batch"}, "out": {0: "batch"},
+                                                    "weights": {0: "batch"}})
+    assert_close(got, want)
+    assert proto.graph.output[1].type.tensor_type.shape.dim[0].dim_param == "batch"
+
+
+def test_a_mask_given_as_an_input_is_refused():
+    class Masked(nn.Module):
+        def forward(self, x, mask):
+            return F.scaled_dot_product_attention(x, x, x, attn_mask=mask.data)
+
+    x = np.random.default_rng(26).standard_normal((2, 4, 8)).astype(np.float32)
+    mask = np.tri(4, dtype=bool)
+    mask[3, 0] = False
+    with pytest.raises(nn.onnx.ExportError, match="'scaled_dot_product_attention'.*mask"):
+        nn.onnx.export(Masked(), (x, mask), io.BytesIO())
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_causal_transformer_encoder_with_free_batch_and_length(norm_first):
+    autograd.manual_seed(27)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.1, activation="gelu",
+                                       batch_first=True, norm_first=norm_first)
+    encoder = nn.TransformerEncoder(layer, 2, nn.LayerNorm(8))
+
+    class Causal(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, x):
+            mask = nn.Transformer.generate_square_subsequent_mask(x.shape[1])
+            return self.encoder(x, mask=mask, is_causal=True)
+
+    rng = np.random.default_rng(28)
+    x = rng.standard_normal((2, 5, 8)).astype(np.float32)
+    more = [rng.standard_normal(shape).astype(np.float32) for shape in ((1, 5, 8), (3, 9, 8))]
+    proto, got, want = export_and_run(Causal(), x, more, input_names=["x"],
+                                      output_names=["y"],
+                                      dynamic_axes={"x": {0: "batch", 1: "time"},
+                                                    "y": {0: "batch", 1: "time"}})
+    assert_close(got, want)
+    assert op_types(proto).count("Softmax") == 2 and "LessOrEqual" in op_types(proto)
+
+
+def test_transformer_decoder_layer_with_a_free_batch():
+    autograd.manual_seed(29)
+    layer = nn.TransformerDecoderLayer(8, 2, 16, batch_first=True)
+    rng = np.random.default_rng(30)
+    tgt, memory = (rng.standard_normal((2, n, 8)).astype(np.float32) for n in (4, 6))
+    more = [tuple(rng.standard_normal((3, n, 8)).astype(np.float32) for n in (4, 6))]
+    proto, got, want = export_and_run(layer, (tgt, memory), more, input_names=["tgt", "memory"],
+                                      dynamic_axes={"tgt": {0: "batch"}, "memory": {0: "batch"}})
+    assert_close(got, want)
+    assert {"self_attn.in_proj_weight", "multihead_attn.out_proj.weight"} <= {
+        i.name for i in proto.graph.initializer}
+
+
+class GPTLogits(CharGPT):
+    """CharGPT's logits alone: its second output (the ids it keeps as context) is NumPy."""
+
+    def forward(self, ids):
+        return super().forward(ids)[0]
+
+
+def test_char_gpt_logits_with_a_dynamic_batch():
+    autograd.manual_seed(31)
+    model = GPTLogits(11, block_size=8, d_model=16, n_layers=2, n_heads=2, d_ff=32)
+    rng = np.random.default_rng(32)
+    ids = rng.integers(0, 11, (2, 8))
+    more = [rng.integers(0, 11, (n, 8)) for n in (1, 5)]
+    proto, got, want = export_and_run(model, ids, more, input_names=["ids"],
+                                      output_names=["logits"],
+                                      dynamic_axes={"ids": {0: "batch"}, "logits": {0: "batch"}})
+    assert_close(got, want, tol=1e-4)
+    # the ids reach the token embedding's Gather from the graph input (CharGPT copies them)
+    gathers = [n for n in proto.graph.node if n.op_type == "Gather" and n.input[0] == "token.weight"]
+    assert len(gathers) == 1
+    with pytest.raises(nn.onnx.ExportError, match="NumPy array .* wrapper"):
+        nn.onnx.export(CharGPT(11, block_size=8, d_model=16, n_layers=1, n_heads=2, d_ff=32),
+                       ids, io.BytesIO())
+
+
+def test_an_index_computed_from_the_input_values_is_refused():
+    class Sorted(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(10, 3)
+
+        def forward(self, ids):
+            return self.emb(autograd.Tensor(np.sort(ids.data, axis=1)))
+
+    ids = np.array([[3, 1, 2], [0, 5, 4]])
+    with pytest.raises(nn.onnx.ExportError, match="index array .* changes"):
+        nn.onnx.export(Sorted(), ids, io.BytesIO(), dynamic_axes={"input": {0: "batch"}})
+
+
+# ---- transposed convolutions, col2im, the hard activations --------------------------------
+
+@pytest.mark.parametrize("layer, shape", [
+    (lambda: nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1), (2, 3, 5, 5)),
+    (lambda: nn.ConvTranspose2d(3, 6, (3, 2), stride=(1, 3), padding=(2, 1), dilation=2,
+                                groups=3, output_padding=(1, 0)), (2, 3, 5, 4)),
+    (lambda: nn.ConvTranspose1d(3, 2, 4, stride=3, padding=1, output_padding=2), (2, 3, 6)),
+    (lambda: nn.Fold((6, 7), 2, stride=2, padding=1), (2, 12, 16)),
+])
+def test_transposed_convolution_and_fold_export_as_col2im(layer, shape):
+    autograd.manual_seed(33)
+    rng = np.random.default_rng(34)
+    x = rng.standard_normal(shape).astype(np.float32)
+    more = [rng.standard_normal((5,) + shape[1:]).astype(np.float32)]
+    proto, got, want = export_and_run(layer(), x, more, dynamic_axes={"input": {0: "batch"}})
+    assert_close(got, want)
+    assert op_types(proto).count("Col2Im") == 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hard_activations_and_celu(dtype):
+    model = nn.Sequential(nn.Hardswish(), nn.Linear(6, 6), nn.Hardsigmoid(), nn.Linear(6, 6),
+                          nn.ReLU6(), nn.Hardtanh(-0.5, 2.0), nn.CELU(0.7)).to(dtype)
+    x = (np.random.default_rng(35).standard_normal((4, 6)) * 4).astype(dtype)
+    proto, got, want = export_and_run(model, x)
+    assert_close(got, want)
+    types = op_types(proto)
+    assert ("HardSwish" in types) == (dtype == np.float32)
+    assert types.count("Clip") >= 2
 
 
 def test_an_op_without_mapping_is_named():

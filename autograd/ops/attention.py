@@ -60,6 +60,7 @@ class MaskedSoftmax(Function):
             except ValueError:
                 raise ValueError(f"masked_softmax: mask of shape {keep.shape} does not broadcast "
                                  f"to the scores' shape {x.shape}") from None
+        self.keep = keep  # read by nn.onnx.export, never by the rules
         return _softmax_rows(x, keep)
 
     def backward(self, grad, out):
