@@ -640,6 +640,13 @@ def test_numpy_rules_that_differ_from_pytorch():
     assert ag.zeros(0, 3).sum(axis=0).tolist() == [0.0] * 3  # the sum is the way to 0 / n
     with pytest.raises(ValueError, match="var: ddof=1 and correction=2 disagree"):
         ag.ones(3).var(ddof=1, correction=2)
+    assert x.size == 24 and tuple(torch.zeros(2, 3, 4).size()) == x.shape  # the README's size row
+    t = torch.from_numpy(x.data)
+    values, indices = t.max(1)  # PyTorch's pair, and the README's way to it
+    assert np.array_equal(x.max(1).data, values.numpy()) and np.array_equal(x.argmax(1).data, indices.numpy())
+    with pytest.raises(TypeError, match="dim"):
+        x.sum(dim=0)  # NumPy's argument names (the README's first row)
+    assert x.sum(axis=0, keepdims=True).shape == tuple(t.sum(dim=0, keepdim=True).shape)
 
 
 # ---- running the tables ------------------------------------------------------------------------
