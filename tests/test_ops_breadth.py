@@ -1,6 +1,8 @@
 """PyTorch parity (values, dtypes, gradients, second order) and composite gradchecks for the
 tensor-API-breadth ops: elementwise, activations, scans and sorting, norms, movement and
-indexing, einsum, creation. The last tests fail when a public op lacks either kind of case.
+indexing, einsum, creation; the core ops through their public spellings. The last tests read
+the public API off autograd, Tensor, nn.functional and nn, and fail when an op lacks either
+kind of case in any test file (each names its ops with helpers.covers).
 """
 import math
 
