@@ -155,7 +155,8 @@ def test_module_parity(make_ours, make_theirs, inputs, consts, train, grad, tol)
                   *inputs, **tol)
 
 
-@pytest.mark.parametrize("make_ours, make_theirs, inputs, consts, train, grad, tol", [m for m in MODULES if m.values[5]])
+@pytest.mark.parametrize("make_ours, make_theirs, inputs, consts, train, grad, tol",
+                         [m for m in MODULES if m.values[5]])
 def test_module_gradcheck(make_ours, make_theirs, inputs, consts, train, grad, tol):
     ours = make_ours().double()
     ours.train(train)
@@ -216,7 +217,8 @@ function("embedding", lambda w: F.embedding(Tensor(IDS), w), lambda w: TF.embedd
 function("one_hot", lambda i: F.one_hot(i, 5), lambda i: TF.one_hot(i, 5), IDS, grad=False)
 function("one_hot", F.one_hot, TF.one_hot, np.array([3, 0, 1]), grad=False, tag=" inferred classes")
 STATS = normal(3), unit(3) + 0.5
-function("batch_norm", lambda x, w, b: F.batch_norm(x, Tensor(STATS[0].copy()), Tensor(STATS[1].copy()), w, b, training=True),
+function("batch_norm",
+         lambda x, w, b: F.batch_norm(x, Tensor(STATS[0].copy()), Tensor(STATS[1].copy()), w, b, training=True),
          lambda x, w, b: TF.batch_norm(x, torch.from_numpy(STATS[0].copy()), torch.from_numpy(STATS[1].copy()), w, b,
                                        training=True), normal(4, 3), normal(3), normal(3))
 function("batch_norm", lambda x: F.batch_norm(x, Tensor(STATS[0]), Tensor(STATS[1])),
@@ -226,7 +228,8 @@ function("layer_norm", lambda x, w, b: F.layer_norm(x, (4,), w, b), lambda x, w,
          X34, normal(4), normal(4))
 function("rms_norm", lambda x, w: F.rms_norm(x, (4,), w), lambda x, w: TF.rms_norm(x, (4,), w), X34, normal(4))
 same_f("conv1d", normal(2, 2, 7), normal(3, 2, 3), normal(3), kwargs=dict(stride=2, padding=1))
-same_f("conv2d", normal(1, 4, 5, 6), normal(2, 2, 2, 3), normal(2), kwargs=dict(padding=(1, 0), dilation=(1, 2), groups=2))
+same_f("conv2d", normal(1, 4, 5, 6), normal(2, 2, 2, 3), normal(2),
+       kwargs=dict(padding=(1, 0), dilation=(1, 2), groups=2))
 same_f("conv_transpose1d", normal(2, 2, 5), normal(2, 3, 3), normal(3), kwargs=dict(stride=2, padding=1, output_padding=1))
 same_f("conv_transpose2d", normal(1, 4, 3, 3), normal(4, 1, 3, 2), normal(2),
        kwargs=dict(stride=2, padding=1, output_padding=1, groups=2))

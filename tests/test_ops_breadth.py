@@ -565,7 +565,8 @@ case("masked_fill", "function", lambda a: ag.masked_fill(a, MASK32, 0.0),
      lambda a: torch.masked_fill(a, torch.from_numpy(MASK32), 0.0), A32)
 case("clamp", "method", lambda a: a.clamp(-0.5, 0.5), lambda a: a.clamp(-0.5, 0.5), OFF)
 case("clamp", "function min only", lambda a: ag.clamp(a, min=-0.5), lambda a: torch.clamp(a, min=-0.5), OFF)
-case("broadcast_to", "(4, 3, 2)", lambda a: a.broadcast_to((4, 3, 2)), lambda a: a.broadcast_to((4, 3, 2)), normal(3, 1))
+case("broadcast_to", "(4, 3, 2)", lambda a: a.broadcast_to((4, 3, 2)), lambda a: a.broadcast_to((4, 3, 2)),
+     normal(3, 1))
 case("dot", "1-D", lambda a, b: a.dot(b), torch.dot, normal(4), normal(4))
 # (the second-order helper weighs outputs in float64: not for a float32 output)
 case("astype", "float32", lambda a: a.astype(np.float32), lambda a: a.to(torch.float32), A32, second=False)
@@ -602,10 +603,11 @@ case("dot", "function", ag.dot, torch.dot, normal(3), normal(3))
 
 # ---- creation --------------------------------------------------------------------------------------
 
-case("tensor", "nested list", lambda: ag.tensor([[1.5, 2.0], [0.0, -1.0]]), lambda: torch.tensor([[1.5, 2.0], [0.0, -1.0]]),
-     f32=False)
+case("tensor", "nested list", lambda: ag.tensor([[1.5, 2.0], [0.0, -1.0]]),
+     lambda: torch.tensor([[1.5, 2.0], [0.0, -1.0]]), f32=False)
 case("tensor", "ints", lambda: ag.tensor([1, 2, 3]), lambda: torch.tensor([1, 2, 3]), f32=False)
-case("as_tensor", "ndarray", lambda a: ag.as_tensor(a.data), lambda a: torch.as_tensor(a.detach().numpy()), A32, grad=False)
+case("as_tensor", "ndarray", lambda a: ag.as_tensor(a.data), lambda a: torch.as_tensor(a.detach().numpy()), A32,
+     grad=False)
 case("from_numpy", "ndarray", lambda a: ag.from_numpy(a.data), lambda a: torch.from_numpy(a.detach().numpy()), A32,
      grad=False)
 for name in ("zeros", "ones"):
