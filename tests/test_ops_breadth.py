@@ -803,6 +803,10 @@ def test_every_op_is_a_method_and_a_function():
     assert sorted(methods - functions - METHOD_ONLY.keys()) == [], "methods without autograd.<name>"
     assert sorted(functions - methods - FUNCTION_ONLY.keys()) == [], "functions without Tensor.<name>"
     assert [n for n in ag.__all__ if not hasattr(ag, n)] == []
+    import builtins  # autograd.sum, max, all... exist, but `import *` must not shadow the builtins
+
+    assert sorted(set(ag.__all__) & set(dir(builtins))) == []
+    assert ag.sum(ag.ones(2, 3), 0).tolist() == [2.0] * 3 and ag.all(ag.ones(2)).item()
 
 
 @pytest.mark.parametrize("module", ["autograd.composites_math", "autograd.composites_movement",
