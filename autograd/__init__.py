@@ -12,7 +12,8 @@ from .engine import backward, grad
 from .function import Function, set_inplace_guard
 from .checkpointing import checkpoint
 from .composites import (cat, concatenate, elu, gelu, leaky_relu, log_softmax, logsumexp,
-                         matmul, maximum, minimum, pad, softmax, softplus, split, stack, where)
+                         masked_fill, matmul, maximum, minimum, pad, silu, softmax, softplus,
+                         split, stack, tril, triu, where)
 from .composites_math import (acos, acosh, argsort, asin, asinh, atan, atan2, atanh, ceil, celu,
                               cosh, cumprod, cumsum, einsum, exp2, expm1, floor, fmod, hardsigmoid,
                               hardswish, hardtanh, hypot, lerp, log2, log10, logical_and,
@@ -20,8 +21,12 @@ from .composites_math import (acos, acosh, argsort, asin, asinh, atan, atan2, at
                               relu6, remainder, round, rsqrt, selu, sign, sinh, softsign, sort,
                               tan, topk, trunc)
 from .composites_movement import (chunk, flip, gather, index_select, masked_select, meshgrid,
-                                  repeat_interleave, roll, scatter, scatter_add, take_along_axis,
+                                  repeat, repeat_interleave, roll, scatter, scatter_add, take_along_axis,
                                   tile, unflatten)
+from .tensor_functions import (abs, all, any, argmax, argmin, broadcast_to, clamp, clip, cos,
+                               dot, exp, flatten, log, log1p, max, mean, min, permute, relu,
+                               reshape, sigmoid, sin, sqrt, squeeze, std, sum, swapaxes, tanh,
+                               transpose, unsqueeze, var)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .tensor import Tensor, as_tensor, from_numpy
@@ -38,8 +43,8 @@ __all__ = [
     "manual_seed", "default_rng",
     "concatenate", "cat", "stack", "split", "pad", "where", "maximum", "minimum", "matmul",
     "softmax", "log_softmax", "logsumexp", "leaky_relu", "elu", "gelu", "softplus",
-    # tensor API breadth (autograd.round exists too, but is left out of `import *`: it would
-    # shadow the builtin)
+    # tensor API breadth (autograd.round, abs, all, any, max, min and sum exist too, but are
+    # left out of `import *`: they would shadow the builtins)
     "full_like", "empty", "empty_like", "eye", "linspace", "randint", "multinomial",
     "floor", "ceil", "trunc", "sign", "tan", "asin", "acos", "atan", "atan2", "sinh",
     "cosh", "asinh", "acosh", "atanh", "expm1", "exp2", "log2", "log10", "rsqrt", "lerp",
@@ -48,4 +53,9 @@ __all__ = [
     "logsigmoid", "cumsum", "cumprod", "prod", "norm", "argsort", "sort", "topk", "einsum",
     "flip", "roll", "tile", "repeat_interleave", "gather", "scatter", "scatter_add",
     "index_select", "masked_select", "take_along_axis", "unflatten", "chunk", "meshgrid",
+    "repeat", "tril", "triu", "masked_fill", "silu",
+    # the other Tensor methods as functions
+    "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "clip", "clamp",
+    "dot", "mean", "var", "std", "argmax", "argmin", "reshape", "transpose", "permute",
+    "swapaxes", "squeeze", "unsqueeze", "broadcast_to", "flatten",
 ]

@@ -137,6 +137,11 @@ def gelu(x, approximate="none"):
     return x * 0.5 * (Erf.apply(x * (1 / math.sqrt(2))) + 1)
 
 
+def silu(x):
+    """x * sigmoid(x) (swish)"""
+    return x * x.sigmoid()
+
+
 def softplus(x, beta=1.0, threshold=20.0):
     """log(1 + exp(z)) / beta with z = beta x: z + log1p(exp(-z)) for z > 0, log1p(exp(z))
     otherwise; x itself where z > threshold"""

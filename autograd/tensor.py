@@ -449,6 +449,9 @@ class Tensor:
     def softplus(self, beta=1.0, threshold=20.0):
         return composites.softplus(self, beta, threshold)
 
+    def silu(self):
+        return composites.silu(self)
+
     # NOTE: floor, ceil, round, trunc and sign are piecewise constant: gradient 0, as PyTorch.
     def floor(self):
         return Floor.apply(self)

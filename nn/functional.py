@@ -80,8 +80,7 @@ def logsigmoid(x):
 
 def silu(x, inplace=False):
     """x * sigmoid(x)"""
-    x = _tensor(x)
-    return x * x.sigmoid()
+    return _tensor(x).silu()
 
 
 def softmax(x, axis=-1):

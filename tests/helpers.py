@@ -109,3 +109,22 @@ def assert_second_order_parity(ours, theirs, *arrays, rtol=1e-9, atol=1e-11):
         got = np.zeros(mine[k].shape) if g is None else g.data
         np.testing.assert_allclose(got, want, rtol=rtol, atol=atol,
                                    err_msg=f"second-order gradient of input {k} differs from PyTorch")
+
+
+# ---- which public ops the tests check (tests/test_ops_breadth.py derives the public API and
+# fails when an op is in neither a parity case nor a gradcheck case, nor exempt with a reason)
+
+PARITY = set()  # public op names with a PyTorch parity case
+GRADCHECKED = set()  # public op names with a finite-difference gradcheck case
+
+
+def covers(parity=(), gradcheck=()):
+    """Record that a case table row, or the test this decorates, checks these public ops.
+
+    Names: "exp" for a Tensor method or autograd function, an operator's symbol ("+",
+    "getitem"), "F.conv2d" for nn.functional, "nn.Conv2d" for a module. Returns a
+    decorator that leaves the test as it is.
+    """
+    PARITY.update([parity] if isinstance(parity, str) else parity)
+    GRADCHECKED.update([gradcheck] if isinstance(gradcheck, str) else gradcheck)
+    return lambda test: test

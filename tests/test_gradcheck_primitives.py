@@ -11,6 +11,7 @@ import pytest
 
 import autograd as ag
 from autograd import Tensor, gradcheck
+from helpers import covers
 from autograd.ops import CrossEntropy, Linear
 from autograd.ops import (PRIMITIVES, Abs, Add, BroadcastTo, Cast, Clip, Concatenate, Cos,
                           Div, Erf, Exp, Fold, GetItem, GRULayer, Log, Log1p, LSTMLayer, MatMul,
@@ -580,6 +581,12 @@ COMPOSITES = {
     "reshape_moves": (lambda a: a.reshape(2, 6).T.flatten().unsqueeze(0).expand(3, 12).squeeze() * a.reshape(-1).sum(),
                       [X34]),
 }
+
+
+# The public ops these composites go through (tests/test_ops_breadth.py counts them).
+covers(gradcheck=["mean", "var", "std", "logsumexp", "softmax", "log_softmax", "leaky_relu", "elu", "gelu",
+                  "softplus", "norm", "matmul", "@", "stack", "split", "unsqueeze", "pad", "where", "getitem",
+                  "maximum", "minimum", "clip", "reshape", "T", "flatten", "expand", "squeeze", "sum", "*"])
 
 
 @pytest.mark.parametrize("name", sorted(COMPOSITES))

@@ -8,7 +8,7 @@ import autograd as ag
 import nn
 import nn.functional as F
 from autograd import Tensor, gradcheck
-from helpers import assert_parity
+from helpers import assert_parity, covers
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -58,6 +58,7 @@ CT1D = [
 ]
 
 
+@covers(parity="nn.ConvTranspose2d")
 @pytest.mark.parametrize("kwargs", CT2D)
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_conv_transpose2d_matches_pytorch(kwargs, dtype):
@@ -66,6 +67,7 @@ def test_conv_transpose2d_matches_pytorch(kwargs, dtype):
             RNG.standard_normal((2, kwargs["in_channels"], 5, 4)), dtype=dtype, **tol)
 
 
+@covers(parity="nn.ConvTranspose1d")
 @pytest.mark.parametrize("kwargs", CT1D)
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_conv_transpose1d_matches_pytorch(kwargs, dtype):
@@ -74,6 +76,7 @@ def test_conv_transpose1d_matches_pytorch(kwargs, dtype):
             RNG.standard_normal((2, kwargs["in_channels"], 6)), dtype=dtype, **tol)
 
 
+@covers(parity=["F.conv_transpose1d", "F.conv_transpose2d"])
 def test_conv_transpose_unbatched_and_functional_match_pytorch():
     w, b = RNG.standard_normal((3, 2, 3, 3)), RNG.standard_normal(2)
     assert_parity(lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1),
@@ -95,6 +98,7 @@ def test_conv_transpose_is_the_gradient_of_conv_with_respect_to_its_input():
     np.testing.assert_allclose(back.data, x.grad.data, rtol=1e-12, atol=1e-12)
 
 
+@covers(gradcheck=["F.conv_transpose1d", "F.conv_transpose2d"])
 @pytest.mark.parametrize("nd", [1, 2])
 def test_conv_transpose_gradcheck(nd):
     if nd == 1:
@@ -141,6 +145,7 @@ INTERP = [
 ]
 
 
+@covers(parity="F.interpolate")
 @pytest.mark.parametrize("shape, kwargs", INTERP, ids=[f"{s}{k}" for s, k in INTERP])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_interpolate_matches_pytorch(shape, kwargs, dtype):
@@ -149,12 +154,14 @@ def test_interpolate_matches_pytorch(shape, kwargs, dtype):
                   RNG.standard_normal(shape), dtype=dtype, **tol)
 
 
+@covers(parity="nn.Upsample")
 @pytest.mark.parametrize("kwargs", [dict(scale_factor=2), dict(size=(3, 7), mode="bilinear"),
                                     dict(scale_factor=2, mode="bilinear", align_corners=True)])
 def test_upsample_layer_matches_pytorch(kwargs):
     assert_parity(nn.Upsample(**kwargs), torch.nn.Upsample(**kwargs), RNG.standard_normal((1, 2, 4, 5)))
 
 
+@covers(gradcheck="F.interpolate")
 def test_interpolate_gradcheck():
     assert gradcheck(lambda x: F.interpolate(x, size=(5, 3), mode="bilinear"), [RNG.standard_normal((1, 2, 3, 4))])
     assert gradcheck(lambda x: F.interpolate(x, scale_factor=2), [RNG.standard_normal((1, 1, 2, 3))])
@@ -171,6 +178,8 @@ def test_interpolate_errors_say_what_to_pass():
 
 # ---- pixel shuffles, fold, unfold ------------------------------------------------------------------
 
+@covers(parity=["nn.PixelShuffle", "nn.PixelUnshuffle", "F.pixel_shuffle", "F.pixel_unshuffle"],
+        gradcheck="F.pixel_shuffle")
 @pytest.mark.parametrize("r, shape", [(2, (2, 8, 3, 4)), (3, (9, 2, 2)), (1, (1, 3, 2, 2))])
 def test_pixel_shuffle_and_unshuffle_match_pytorch(r, shape):
     x = RNG.standard_normal(shape)
@@ -186,6 +195,7 @@ def test_pixel_shuffle_error_names_the_channels():
         nn.PixelShuffle(2)(ag.zeros(1, 6, 2, 2))
 
 
+@covers(parity=["nn.Unfold", "nn.Fold"])
 @pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=(2, 3), stride=2, padding=1),
                                     dict(kernel_size=2, dilation=2, stride=(1, 2))])
 def test_unfold_and_fold_layers_match_pytorch(kwargs):

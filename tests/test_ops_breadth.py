@@ -1,6 +1,8 @@
 """PyTorch parity (values, dtypes, gradients, second order) and composite gradchecks for the
 tensor-API-breadth ops: elementwise, activations, scans and sorting, norms, movement and
-indexing, einsum, creation. The last tests fail when a public op lacks either kind of case.
+indexing, einsum, creation; the core ops through their public spellings. The last tests read
+the public API off autograd, Tensor, nn.functional and nn, and fail when an op lacks either
+kind of case in any test file (each names its ops with helpers.covers).
 """
 import math
 
@@ -11,7 +13,7 @@ import autograd as ag
 import nn
 import nn.functional as NF
 from autograd import Tensor, gradcheck
-from helpers import assert_parity, assert_second_order_parity
+from helpers import GRADCHECKED, PARITY, assert_parity, assert_second_order_parity, covers
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -41,19 +43,17 @@ def off_integers(*shape):
 
 
 CASES = []
-COVERED = set()  # op names with a parity case
-GRADCHECKED = set()  # op names with a composite gradcheck case
 GRADCHECKS = []
 
 
 def case(op, tag, ours, theirs, *arrays, grad=True, f32=True, second=True, **tol):
-    COVERED.add(op)
+    covers(parity=op)
     CASES.append(pytest.param(ours, theirs, arrays, grad, f32, second, tol, id=f"{op} {tag}"))
 
 
 def check(op, tag, fn, *arrays, **options):
     """A float64 finite-difference gradcheck of a composite."""
-    GRADCHECKED.add(op)
+    covers(gradcheck=op)
     GRADCHECKS.append(pytest.param(fn, list(arrays), options, id=f"{op} {tag}"))
 
 
@@ -137,9 +137,6 @@ for name, (ours, theirs, make_a, make_b) in BINARY.items():
         case(name, f"{sa}{sb}", ours, theirs, make_a(*sa), make_b(*sb))
     case(name, "function", getattr(ag, name), theirs, make_a(2, 3), make_b(2, 3))
     check(name, "(3, 2)(2,)", ours, make_a(3, 2), make_b(2))
-case("remainder", "operator %", lambda a: a % 1.5, lambda a: a % 1.5, 3 * normal(3, 4))
-case("remainder", "number % tensor", lambda a: 2.5 % a,  # (PyTorch has no rule for number % tensor)
-     lambda a: torch.remainder(torch.full_like(a, 2.5), a), positive(5))
 case("fmod", "number", lambda a: a.fmod(-1.5), lambda a: torch.fmod(a, -1.5), 3 * normal(5))
 
 
@@ -456,8 +453,9 @@ case("eye", "rectangular", lambda: ag.eye(2, 4), lambda: torch.eye(2, 4), f32=Fa
 for start, end, steps in ((0.0, 1.0, 5), (-2.0, 3.0, 1), (1.0, -1.0, 4), (0.0, 1.0, 0)):
     case("linspace", f"{start},{end},{steps}", lambda s=start, e=end, n=steps: ag.linspace(s, e, n),
          lambda s=start, e=end, n=steps: torch.linspace(s, e, n), f32=False, rtol=1e-6, atol=1e-7)
-case("empty", "shape and dtype", lambda: ag.empty(2, 3) * 0, lambda: torch.empty(2, 3) * 0, f32=False)
-case("empty_like", "shape and dtype", lambda a: ag.empty_like(a) * 0, lambda a: torch.empty_like(a) * 0,
+# (PyTorch's empty memory may hold NaN, which * 0 keeps: zero_() it instead)
+case("empty", "shape and dtype", lambda: ag.empty(2, 3) * 0, lambda: torch.empty(2, 3).zero_(), f32=False)
+case("empty_like", "shape and dtype", lambda a: ag.empty_like(a) * 0, lambda a: torch.empty_like(a).zero_(),
      normal(2, 3), grad=False)
 case("randint", "shape, dtype, range", lambda: (ag.randint(3, 7, (50,)) >= 3) & (ag.randint(3, 7, (50,)) < 7),
      lambda: (torch.randint(3, 7, (50,)) >= 3) & (torch.randint(3, 7, (50,)) < 7), f32=False, grad=False)
@@ -486,6 +484,144 @@ def test_multinomial_frequencies_follow_the_weights():
         ag.multinomial(ag.Tensor([1.0, 0.0, 1.0]), 3)
 
 
+# ---- the core ops through their public spellings ----------------------------------------------
+# (test_gradcheck_primitives.py gradchecks their primitives over its shape menu and
+# test_parity_ops.py compares them with PyTorch in depth; these cases check each public name.)
+
+A32, B2, P2 = normal(3, 2), normal(2), positive(2)
+OFF = off_integers(3, 2)  # never within 0.1 of an integer or of 0.5: away from every kink below
+NEAR = np.floor(OFF) + 0.7  # at least 0.3 from OFF, elementwise: no ties for maximum/minimum
+MASK32 = RNG.uniform(size=(3, 2)) > 0.5
+check("+", "broadcast and number", lambda a, b: a + b + 1.5 + (2.0 + a), A32, B2)
+check("-", "broadcast and number", lambda a, b: 2.0 - a - b - 1.0, A32, B2)
+check("*", "broadcast and number", lambda a, b: a * b * 3.0 * (2.0 * a), A32, B2)
+check("/", "broadcast and number", lambda a, b: a / b / 2.0 + 1.0 / b, A32, P2)
+check("**", "tensor, number and reflected", lambda a, b: a ** b + a ** 2 + 2.0 ** b, positive(3, 2), B2)
+check("@", "batched", lambda a, b: a @ b + np.ones((2, 3)) @ b, normal(2, 2, 3), normal(3, 4))
+check("%", "tensor % number", lambda a: a % 1.5 * a, 1.5 * OFF)
+check("neg", "(3, 2)", lambda a: -a * a, A32)
+check("pos", "(3, 2)", lambda a: +a * a, A32)
+check("abs", "builtin and method", lambda a: abs(a) * a.abs() + ag.abs(a), OFF)
+check("getitem", "basic, advanced, mask", lambda a: a[1:, [0, 0]] * a[a.data > 0].sum() + a[None, -1], A32)
+check("iter", "rows", lambda a: ag.stack([r * r for r in a]), A32)
+for name, make in (("exp", normal), ("log", positive), ("log1p", positive), ("sqrt", positive), ("sin", normal),
+                   ("cos", normal), ("tanh", normal), ("sigmoid", normal), ("relu", off_integers), ("silu", normal),
+                   ("elu", off_integers), ("leaky_relu", off_integers), ("softplus", normal)):
+    check(name, "method", lambda a, n=name: getattr(a, n)(), make(3, 2))
+    check(name, "function", getattr(ag, name), make(2))
+check("gelu", "exact", lambda a: a.gelu(), A32)
+check("gelu", "tanh", lambda a: ag.gelu(a, approximate="tanh"), A32)
+check("clip", "both bounds", lambda a: a.clip(-0.5, 0.5), OFF)
+check("clamp", "min only", lambda a: ag.clamp(a, min=-0.5), OFF)
+check("maximum", "tensors and number", lambda a, b: a.maximum(b) * ag.maximum(a, 0.5), OFF, NEAR)
+check("minimum", "tensors and number", lambda a, b: ag.minimum(a, b) * a.minimum(0.5), OFF, NEAR)
+check("where", "broadcast", lambda a, b: ag.where(MASK32, a, b) + a.where(~MASK32, 0.5), A32, B2)
+check("masked_fill", "broadcast mask", lambda a: a.masked_fill(MASK32[:1], 2.0) * ag.masked_fill(a, MASK32, 0.0), A32)
+check("tril", "diagonals", lambda a: a.tril(-1) + ag.tril(a, 1) * a, normal(2, 3, 4))
+check("triu", "diagonals", lambda a: a.triu(1) + ag.triu(a, -1) * a, normal(2, 3, 4))
+X232 = distinct(2, 3, 2)
+for name in ("sum", "mean", "var", "std", "max", "min", "logsumexp"):
+    check(name, "axes and keepdims", lambda a, n=name: getattr(a, n)((0, 2), True) * getattr(ag, n)(a, 1).sum(), X232)
+check("softmax", "axis 0", lambda a: a.softmax(0) * ag.softmax(a, -1), X232)
+check("log_softmax", "axis 1", lambda a: a.log_softmax(1) * ag.log_softmax(a, 0), X232)
+check("reshape", "-1", lambda a: a.reshape(3, -1) * ag.reshape(a, (3, 4)), X232)
+check("view", "(6, 2)", lambda a: a.view(6, 2) * a.view(-1, 2), X232)
+check("transpose", "two axes", lambda a: a.transpose(0, 2) * ag.transpose(a, (2, 1, 0)), X232)
+check("permute", "(2, 0, 1)", lambda a: a.permute(2, 0, 1) * ag.permute(a, 2, 0, 1), X232)
+check("swapaxes", "(0, -1)", lambda a: a.swapaxes(0, -1) * ag.swapaxes(a, 2, 0), X232)
+check("squeeze", "axis", lambda a: a.squeeze(1) * ag.squeeze(a), normal(3, 1, 2))
+check("unsqueeze", "-1", lambda a: a.unsqueeze(-1) * ag.unsqueeze(a, 2), A32)
+check("expand", "-1", lambda a: a.expand(4, -1, 2), normal(3, 1))
+check("broadcast_to", "(4, 3, 2)", lambda a: a.broadcast_to((4, 3, 2)) * ag.broadcast_to(a, (3, 2)), normal(3, 1))
+check("flatten", "start axis", lambda a: a.flatten(1) * ag.flatten(a, 1), X232)
+check("T", "2-D", lambda a: a.T * a.T, A32)
+check("mT", "batched", lambda a: a.mT @ a, X232)
+check("cat", "three", lambda a, b: ag.cat([a, b, a * a], 1), normal(2, 3), normal(2, 1))
+check("concatenate", "axis 0", lambda a, b: ag.concatenate([a, b]) * 2, normal(2, 3), normal(1, 3))
+check("stack", "axis -1", lambda a, b: ag.stack([a, b, a * b], -1), normal(2, 3), normal(2, 3))
+check("matmul", "method and function", lambda a, b: a.matmul(b) * ag.matmul(a, b), normal(2, 3), normal(3, 4))
+check("dot", "1-D", lambda a, b: a.dot(b) * ag.dot(a, b), normal(4), normal(4))
+# float64 -> float32 -> float64 is linear, rounding aside: a large step keeps rounding small
+check("astype", "through float32", lambda a: a.astype(np.float32).astype(np.float64), A32, eps=1e-2, atol=1e-4)
+check("float", "through float32", lambda a: a.float().double(), A32, eps=1e-2, atol=1e-4)
+check("double", "of float64", lambda a: a.double() * a, A32)
+
+case("%", "tensor % number", lambda a: a % 1.5, lambda a: a % 1.5, 3 * normal(3, 4))
+case("%", "number % tensor", lambda a: 2.5 % a,  # (PyTorch has no rule for number % tensor)
+     lambda a: torch.remainder(torch.full_like(a, 2.5), a), positive(5))
+case("silu", "(3, 4)", lambda a: a.silu(), F.silu, normal(3, 4))
+case("silu", "function", ag.silu, F.silu, normal(5))
+case("F.silu", "(3, 4)", NF.silu, F.silu, normal(3, 4))
+for diagonal in (-1, 0, 2):
+    for name in ("tril", "triu"):
+        case(name, f"diagonal={diagonal}", lambda a, n=name, d=diagonal: getattr(a, n)(d),
+             lambda a, n=name, d=diagonal: getattr(torch, n)(a, d), normal(2, 3, 4))
+        case(name, f"function diagonal={diagonal}", lambda a, n=name, d=diagonal: getattr(ag, n)(a, d),
+             lambda a, n=name, d=diagonal: getattr(torch, n)(a, d), normal(4, 3))
+for mask in (MASK32, MASK32[:1], MASK32[:, :1]):
+    case("masked_fill", f"mask{mask.shape}", lambda a, m=mask: a.masked_fill(m, -2.5),
+         lambda a, m=mask: a.masked_fill(torch.from_numpy(m), -2.5), A32)
+case("masked_fill", "function", lambda a: ag.masked_fill(a, MASK32, 0.0),
+     lambda a: torch.masked_fill(a, torch.from_numpy(MASK32), 0.0), A32)
+case("clamp", "method", lambda a: a.clamp(-0.5, 0.5), lambda a: a.clamp(-0.5, 0.5), OFF)
+case("clamp", "function min only", lambda a: ag.clamp(a, min=-0.5), lambda a: torch.clamp(a, min=-0.5), OFF)
+case("broadcast_to", "(4, 3, 2)", lambda a: a.broadcast_to((4, 3, 2)), lambda a: a.broadcast_to((4, 3, 2)),
+     normal(3, 1))
+case("dot", "1-D", lambda a, b: a.dot(b), torch.dot, normal(4), normal(4))
+# (the second-order helper weighs outputs in float64: not for a float32 output)
+case("astype", "float32", lambda a: a.astype(np.float32), lambda a: a.to(torch.float32), A32, second=False)
+case("float", "float32", lambda a: a.float(), lambda a: a.float(), A32, second=False)
+case("double", "float64", lambda a: a.double(), lambda a: a.double(), A32)
+case("long", "truncates", lambda a: a.long(), lambda a: a.long(), 3 * A32, grad=False)
+# The other Tensor methods as autograd.<name>, against torch.<name>.
+UNARY_FUNCTIONS = {"exp": normal, "log": positive, "log1p": positive, "sqrt": positive, "sin": normal,
+                   "cos": normal, "tanh": normal, "sigmoid": normal, "relu": off_integers}
+for name, make in UNARY_FUNCTIONS.items():
+    case(name, "function", getattr(ag, name), getattr(torch, name), make(3, 2))
+case("abs", "function", ag.abs, torch.abs, OFF)
+for name in ("sum", "mean", "max", "min"):
+    case(name, "function", lambda a, n=name: getattr(ag, n)(a, 1, True),
+         lambda a, n=name: getattr(torch, "a" + n if n in ("max", "min") else n)(a, 1, keepdim=True), X232)
+case("var", "function", lambda a: ag.var(a, 0, ddof=1), lambda a: torch.var(a, 0), X232)
+case("std", "function", lambda a: ag.std(a, (0, 2), correction=1), lambda a: torch.std(a, (0, 2)), X232)
+case("argmax", "function", lambda a: ag.argmax(a, 1), lambda a: torch.argmax(a, 1), X232, grad=False)
+case("argmin", "function", lambda a: ag.argmin(a), torch.argmin, X232, grad=False)
+case("all", "function", lambda a: ag.all(a, 1), lambda a: torch.all(a, 1), MASK, grad=False)
+case("any", "function", lambda a: ag.any(a), torch.any, MASK, grad=False)
+case("clip", "function", lambda a: ag.clip(a, -0.5, 0.5), lambda a: torch.clip(a, -0.5, 0.5), OFF)
+case("reshape", "function", lambda a: ag.reshape(a, (4, 3)), lambda a: torch.reshape(a, (4, 3)), X232)
+case("transpose", "function", lambda a: ag.transpose(a, 0, 2), lambda a: torch.transpose(a, 0, 2), X232)
+case("permute", "function", lambda a: ag.permute(a, (2, 0, 1)), lambda a: torch.permute(a, (2, 0, 1)), X232)
+case("swapaxes", "function", lambda a: ag.swapaxes(a, 0, 1), lambda a: torch.swapaxes(a, 0, 1), X232)
+case("squeeze", "function", lambda a: ag.squeeze(a, 1), lambda a: torch.squeeze(a, 1), normal(3, 1, 2))
+case("unsqueeze", "function", lambda a: ag.unsqueeze(a, 0), lambda a: torch.unsqueeze(a, 0), A32)
+case("broadcast_to", "function", lambda a: ag.broadcast_to(a, (2, 3, 2)), lambda a: torch.broadcast_to(a, (2, 3, 2)),
+     normal(3, 1))
+case("flatten", "function", lambda a: ag.flatten(a, 1), lambda a: torch.flatten(a, 1), X232)
+case("repeat", "function", lambda a: ag.repeat(a, 2, 1, 3), lambda a: a.repeat(2, 1, 3), X232)
+case("dot", "function", ag.dot, torch.dot, normal(3), normal(3))
+
+# ---- creation --------------------------------------------------------------------------------------
+
+case("tensor", "nested list", lambda: ag.tensor([[1.5, 2.0], [0.0, -1.0]]),
+     lambda: torch.tensor([[1.5, 2.0], [0.0, -1.0]]), f32=False)
+case("tensor", "ints", lambda: ag.tensor([1, 2, 3]), lambda: torch.tensor([1, 2, 3]), f32=False)
+case("as_tensor", "ndarray", lambda a: ag.as_tensor(a.data), lambda a: torch.as_tensor(a.detach().numpy()), A32,
+     grad=False)
+case("from_numpy", "ndarray", lambda a: ag.from_numpy(a.data), lambda a: torch.from_numpy(a.detach().numpy()), A32,
+     grad=False)
+for name in ("zeros", "ones"):
+    case(name, "shape", lambda n=name: getattr(ag, n)(2, 3), lambda n=name: getattr(torch, n)(2, 3), f32=False)
+    case(name, "tuple shape", lambda n=name: getattr(ag, n)((4,)), lambda n=name: getattr(torch, n)((4,)), f32=False)
+    case(f"{name}_like", "dtype", lambda a, n=name: getattr(ag, f"{n}_like")(a),
+         lambda a, n=name: getattr(torch, f"{n}_like")(a), A32, grad=False)
+case("arange", "ints", lambda: ag.arange(5), lambda: torch.arange(5), f32=False)
+case("arange", "start, stop, step", lambda: ag.arange(1, 8, 3), lambda: torch.arange(1, 8, 3), f32=False)
+case("arange", "floats", lambda: ag.arange(0.0, 1.0, 0.25), lambda: torch.arange(0.0, 1.0, 0.25), f32=False)
+for name in ("rand", "randn"):  # random values: shape and dtype
+    case(name, "shape and dtype", lambda n=name: getattr(ag, n)(2, 3) * 0, lambda n=name: getattr(torch, n)(2, 3) * 0,
+         f32=False)
+
 # ---- differences from PyTorch, and the way to PyTorch's behaviour (README's table) -------------
 
 V = normal(3, 4)
@@ -508,6 +644,13 @@ def test_numpy_rules_that_differ_from_pytorch():
     assert ag.zeros(0, 3).sum(axis=0).tolist() == [0.0] * 3  # the sum is the way to 0 / n
     with pytest.raises(ValueError, match="var: ddof=1 and correction=2 disagree"):
         ag.ones(3).var(ddof=1, correction=2)
+    assert x.size == 24 and tuple(torch.zeros(2, 3, 4).size()) == x.shape  # the README's size row
+    t = torch.from_numpy(x.data)
+    values, indices = t.max(1)  # PyTorch's pair, and the README's way to it
+    assert np.array_equal(x.max(1).data, values.numpy()) and np.array_equal(x.argmax(1).data, indices.numpy())
+    with pytest.raises(TypeError, match="dim"):
+        x.sum(dim=0)  # NumPy's argument names (the README's first row)
+    assert x.sum(axis=0, keepdims=True).shape == tuple(t.sum(dim=0, keepdim=True).shape)
 
 
 # ---- running the tables ------------------------------------------------------------------------
@@ -533,52 +676,141 @@ def test_composite_gradcheck(fn, inputs, options):
     assert gradcheck(fn, inputs, **options)
 
 
-# Every public op of this issue, by the name its parity cases use. Non-differentiable ones
-# (bitwise, logical, argsort, all/any, creation) need no gradcheck.
-DIFFERENTIABLE = [
-    "floor", "ceil", "round", "trunc", "sign", "tan", "sinh", "cosh", "asinh", "acosh", "atanh",
-    "asin", "acos", "atan", "atan2", "rsqrt", "log2", "log10", "exp2", "expm1", "lerp", "hypot",
-    "fmod", "remainder", "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "celu", "selu",
-    "softsign", "logsigmoid", "cumsum", "cumprod", "prod", "norm", "sort", "topk", "flip", "roll",
-    "repeat", "tile", "repeat_interleave", "gather", "scatter", "scatter_add", "index_select",
-    "masked_select", "take_along_axis", "unflatten", "pad", "chunk", "split", "meshgrid", "einsum",
-]
-NOT_DIFFERENTIABLE = [
-    "&", "|", "^", "~", "logical_and", "logical_or", "logical_xor", "logical_not", "argsort",
-    "all", "any", "full", "full_like", "empty", "empty_like", "eye", "linspace", "randint",
-    "multinomial", "cat",
-]
-DIFFERENCES = ["var", "std", "getitem"]  # the README's differences-from-PyTorch rows
-MODULES_AND_F = ["F.hardtanh", "F.relu6", "F.hardsigmoid", "F.hardswish", "F.mish", "F.celu",
-                 "F.selu", "F.softsign", "F.logsigmoid", "F.pad", "nn.Hardtanh", "nn.ReLU6",
-                 "nn.Hardsigmoid", "nn.Hardswish", "nn.Mish", "nn.CELU", "nn.SELU", "nn.Softsign",
-                 "nn.LogSigmoid"]
+# ---- every public op has a parity case and a gradcheck case ------------------------------------
+#
+# The public API is read off the code, not listed here: autograd's functions, Tensor's
+# methods, properties and operators, nn.functional's functions and nn's modules. The case
+# tables (here, in test_parity_ops.py, test_gradcheck_primitives.py, test_nn_tables.py...)
+# name the ops they check with helpers.covers; a new public op fails these tests until it has
+# both kinds of case, or an exemption below with its reason.
+
+OPERATORS = {  # Python's operator protocol on Tensor -> the name the cases use
+    "__add__": "+", "__radd__": "+", "__sub__": "-", "__rsub__": "-", "__mul__": "*",
+    "__rmul__": "*", "__truediv__": "/", "__rtruediv__": "/", "__pow__": "**", "__rpow__": "**",
+    "__matmul__": "@", "__rmatmul__": "@", "__mod__": "%", "__rmod__": "%", "__neg__": "neg",
+    "__pos__": "pos", "__abs__": "abs", "__and__": "&", "__rand__": "&", "__or__": "|",
+    "__ror__": "|", "__xor__": "^", "__rxor__": "^", "__invert__": "~", "__lt__": "<",
+    "__le__": "<=", "__gt__": ">", "__ge__": ">=", "__eq__": "==", "__ne__": "!=",
+    "__getitem__": "getitem", "__iter__": "iter",
+}
+IN_PLACE = "in-place write into a leaf or buffer; tests/test_inplace.py checks it and its guard"
+ENGINE = "engine API, not an op: tests/test_engine*.py, test_vjp.py, test_gradcheck_primitives.py"
+ATTRIBUTE = "attribute, not an op"
+NOT_OPS = {  # public names that are not tensor ops: no parity or gradcheck case
+    **dict.fromkeys(["Tensor", "Function", "GradcheckError", "backward", "grad", "gradcheck",
+                     "numerical_grad", "no_grad", "enable_grad", "set_grad_enabled",
+                     "is_grad_enabled", "detect_anomaly", "set_inplace_guard", "register_hook",
+                     "retain_grad", "requires_grad_", "detach"], ENGINE),
+    "checkpoint": "recomputes a function in backward: tests/test_checkpoint.py compares its "
+                  "gradients with the plain run's",
+    "manual_seed": "seeds the generator: tests/test_reproducible.py",
+    "default_rng": "the shared generator: tests/test_reproducible.py",
+    **dict.fromkeys(["item", "numpy", "tolist"], "conversion to Python or NumPy, not an op"),
+    **dict.fromkeys(["add_", "sub_", "mul_", "fill_", "zero_", "copy_", "__iadd__", "__isub__",
+                     "__imul__", "__itruediv__"], IN_PLACE),
+    **dict.fromkeys(["__init__", "__len__", "__hash__", "__repr__", "__float__", "__int__",
+                     "__bool__"], "Python object protocol, not an op"),
+    **dict.fromkeys(["data", "dtype", "grad", "grad_fn", "is_leaf", "name", "ndim",
+                     "requires_grad", "shape", "size"], ATTRIBUTE),
+    **dict.fromkeys(["nn.Module", "nn.Sequential", "nn.ModuleList", "nn.ModuleDict"],
+                    "container of modules, not an op: tests/test_nn_module.py"),
+}
+CREATION = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "eye",
+            "arange", "linspace", "rand", "randn", "randint", "multinomial", "zeros_like",
+            "ones_like", "full_like", "empty_like"]
+NO_GRADCHECK = {  # ops with a parity case but nothing to differentiate
+    **dict.fromkeys(CREATION, "creation: no tensor input to differentiate"),
+    **dict.fromkeys(["&", "|", "^", "~", "logical_and", "logical_or", "logical_xor",
+                     "logical_not", "<", "<=", ">", ">=", "==", "!=", "all", "any"],
+                    "bool result: no gradient"),
+    **dict.fromkeys(["argmax", "argmin", "argsort", "long", "F.one_hot"], "integer result: no gradient"),
+}
+NO_PARITY = {  # differentiable ops that PyTorch has no counterpart to compare with
+    "F.recurrent_layer": "no PyTorch function (torch._VF is private); nn.RNN, nn.LSTM and nn.GRU, "
+                         "which run it, have parity cases",
+}
+
+
+def public_ops():
+    """Every public op name, derived from the modules: autograd, Tensor, nn.functional, nn."""
+    import inspect
+
+    names = {n for n in dir(ag) if not n.startswith("_") and callable(getattr(ag, n))
+             and not inspect.ismodule(getattr(ag, n))}
+    names |= {n for n in dir(Tensor) if not n.startswith("_")}
+    names |= {OPERATORS.get(n, n) for n, v in vars(Tensor).items() if n.startswith("__") and callable(v)}
+    names |= {f"F.{n}" for n in dir(NF) if not n.startswith("_") and callable(getattr(NF, n))
+              and getattr(getattr(NF, n), "__module__", "").startswith("nn.functional")}
+    names |= {f"nn.{n}" for n in dir(nn) if isinstance(getattr(nn, n), type)
+              and issubclass(getattr(nn, n), nn.Module)}
+    return names
+
+
+def _load_case_tables():
+    """Import every test module that names its cases with covers() (pytest may not have)."""
+    import importlib
+    from pathlib import Path
+
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        if path.stem != "helpers" and "covers(" in path.read_text():
+            importlib.import_module(path.stem)
 
 
 def test_every_public_op_has_a_parity_case():
-    missing = [n for n in DIFFERENTIABLE + NOT_DIFFERENTIABLE + MODULES_AND_F + DIFFERENCES
-               if n not in COVERED]
-    assert not missing, f"public ops without a PyTorch parity case: {missing}"
+    _load_case_tables()
+    ops = public_ops() - NOT_OPS.keys()
+    missing = sorted(n for n in ops if n not in PARITY and n not in NO_PARITY)
+    assert not missing, f"public ops without a PyTorch parity case (add one, or exempt with a reason): {missing}"
 
 
 def test_every_differentiable_op_has_a_gradcheck_case():
-    missing = [n for n in DIFFERENTIABLE if n not in GRADCHECKED]
-    assert not missing, f"differentiable ops without a gradcheck case: {missing}"
+    _load_case_tables()
+    ops = public_ops() - NOT_OPS.keys()
+    missing = sorted(n for n in ops if n not in GRADCHECKED and n not in NO_GRADCHECK)
+    assert not missing, f"differentiable ops without a gradcheck case (add one, or exempt with a reason): {missing}"
 
 
-def test_every_public_op_exists_where_users_look():
-    functions = [n for n in DIFFERENTIABLE + NOT_DIFFERENTIABLE if n.isidentifier()]
-    methods = [n for n in DIFFERENTIABLE + ["logical_and", "logical_or", "logical_xor", "logical_not",
-                                            "argsort", "all", "any"] if n not in ("meshgrid", "einsum")]
-    # (repeat, split, pad, all and any are Tensor methods; autograd.split and autograd.pad
-    # are NumPy's, and all/any would shadow the builtins)
-    assert [n for n in functions if n not in ("repeat", "split", "pad", "all", "any")
-            and not hasattr(ag, n)] == []
-    assert [n for n in methods if not callable(getattr(Tensor, n, None))] == []
+def test_case_tables_and_exemptions_name_public_ops_only():
+    _load_case_tables()
+    ops = public_ops()
+    unknown = sorted((PARITY | GRADCHECKED | NOT_OPS.keys() | NO_GRADCHECK.keys() | NO_PARITY.keys()) - ops)
+    assert not unknown, f"cases or exemptions name no public op (a typo, or a removed op): {unknown}"
+    # an exemption that a case contradicts is stale (cat was once listed as non-differentiable)
+    assert sorted(NO_GRADCHECK.keys() & GRADCHECKED) == []
+    assert sorted(NO_PARITY.keys() & PARITY) == []
+    assert sorted(NOT_OPS.keys() & (PARITY | GRADCHECKED)) == []
+
+
+# Each op is a method of Tensor and a function of autograd, except:
+METHOD_ONLY = {
+    "view": "PyTorch has no torch.view either: autograd.reshape",
+    "expand": "PyTorch has no torch.expand either: autograd.broadcast_to",
+    **dict.fromkeys(["astype", "float", "double", "long"], "dtype conversion, a method in PyTorch too"),
+}
+FUNCTION_ONLY = {
+    **dict.fromkeys(CREATION, "creation: there is no tensor to call it on"),
+    **dict.fromkeys(["cat", "concatenate", "stack", "meshgrid", "einsum"], "takes a list of tensors"),
+}
+
+
+def test_every_op_is_a_method_and_a_function():
+    import inspect
+
+    functions = {n for n in dir(ag) if not n.startswith("_") and callable(getattr(ag, n))
+                 and not inspect.ismodule(getattr(ag, n))} - NOT_OPS.keys()
+    methods = {n for n in dir(Tensor) if not n.startswith("_")
+               and callable(inspect.getattr_static(Tensor, n))} - NOT_OPS.keys()
+    assert sorted(methods - functions - METHOD_ONLY.keys()) == [], "methods without autograd.<name>"
+    assert sorted(functions - methods - FUNCTION_ONLY.keys()) == [], "functions without Tensor.<name>"
     assert [n for n in ag.__all__ if not hasattr(ag, n)] == []
+    import builtins  # autograd.sum, max, all... exist, but `import *` must not shadow the builtins
+
+    assert sorted(set(ag.__all__) & set(dir(builtins))) == []
+    assert ag.sum(ag.ones(2, 3), 0).tolist() == [2.0] * 3 and ag.all(ag.ones(2)).item()
 
 
 @pytest.mark.parametrize("module", ["autograd.composites_math", "autograd.composites_movement",
+                                    "autograd.tensor_functions",
                                     "nn.functional_resample", "nn.resample", "nn.conv",
                                     "nn.functional_conv"])
 def test_docstring_examples_run(module):

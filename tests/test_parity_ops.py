@@ -4,13 +4,14 @@ Each case runs in float64 with tight tolerances, and again in float32, where the
 and every gradient must stay float32.
 """
 import itertools
+import re
 
 import numpy as np
 import pytest
 
 import autograd as ag
 from autograd.ops import Erf
-from helpers import assert_parity, assert_second_order_parity, torch_index
+from helpers import assert_parity, assert_second_order_parity, covers, torch_index
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -37,9 +38,16 @@ def _dims(axis, ndim):
 
 
 CASES = []
+# A case's public op is the first word of its name, unless it says otherwise with `ops`.
+FIRST_WORD = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "rpow": "**",
+              "iterate": "iter", "erf": ()}  # (erf is a primitive with no public name)
 
 
-def case(name, ours, theirs, *arrays, grad=True, f32=True, **tol):
+def case(name, ours, theirs, *arrays, grad=True, f32=True, ops=None, **tol):
+    if ops is None:
+        word = re.match(r"\W*(\w+)", name).group(1)
+        ops = FIRST_WORD.get(word, word)
+    covers(parity=ops)
     CASES.append(pytest.param(ours, theirs, arrays, grad, f32, tol, id=name))
 
 
@@ -59,7 +67,8 @@ case("pow tensor exponent 0 at base 0", lambda a, b: a ** b, lambda a, b: a ** b
      np.array([0.0, 2.0, 0.0]), np.array([0.0, 0.0, 2.0]))
 case("rpow", lambda a: 2.5 ** a, lambda a: 2.5 ** a, normal(3))
 case("reflected number ops", lambda a: (1 - a) * 2 + 3 / (a + 5) - (2 * a) / 4,
-     lambda a: (1 - a) * 2 + 3 / (a + 5) - (2 * a) / 4, normal(2, 2))
+     lambda a: (1 - a) * 2 + 3 / (a + 5) - (2 * a) / 4, normal(2, 2), ops=["+", "-", "*", "/"])
+case("pos", lambda a: +a, lambda a: +a, normal(3, 2))
 case("neg", lambda a: -a, lambda a: -a, normal(3, 2))
 
 # ---- elementwise functions -------------------------------------------------------------------
@@ -167,7 +176,7 @@ case("max 0-d axis -1", lambda a: a.max(-1, True), lambda a: torch.amax(a, -1, T
 case("softmax over an empty axis", lambda a: a.softmax(0), lambda a: torch.softmax(a, 0), EMPTY)
 case("log_softmax of empty rows", lambda a: a.log_softmax(-1), lambda a: torch.log_softmax(a, -1), EMPTY)
 case("logsumexp over an empty axis", lambda a: a.logsumexp(1), lambda a: torch.logsumexp(a, 1), EMPTY)
-case("matmul with an empty inner axis", lambda a: a.T @ a, lambda a: a.T @ a, EMPTY)
+case("matmul with an empty inner axis", lambda a: a.T @ a, lambda a: a.T @ a, EMPTY, ops=["@", "T"])
 case("logsumexp list axis", lambda a: a.logsumexp([0, -1]), lambda a: torch.logsumexp(a, [0, -1]), normal(2, 3))
 case("mean list axis", lambda a: a.mean([0, -1], True), lambda a: a.mean([0, -1], True), normal(2, 3))
 case("var list axis", lambda a: a.var([1, 0], ddof=1), lambda a: a.var([1, 0]), normal(2, 3))
@@ -190,10 +199,11 @@ for axis in (None, 0, -1):
              lambda a, ax=axis, k=keepdims: torch.argmin(a, ax, keepdim=k), distinct(3, 4), grad=False)
 
 for op in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"):
+    symbol = {"__lt__": "<", "__le__": "<=", "__gt__": ">", "__ge__": ">=", "__eq__": "==", "__ne__": "!="}[op]
     case(f"compare {op}", lambda a, b, op=op: getattr(a, op)(b), lambda a, b, op=op: getattr(a, op)(b),
-         np.array([1.0, 2.0, 3.0]), np.array([2.0, 2.0, 2.0]), grad=False)
+         np.array([1.0, 2.0, 3.0]), np.array([2.0, 2.0, 2.0]), grad=False, ops=symbol)
     case(f"compare {op} number", lambda a, op=op: getattr(a, op)(2.0),
-         lambda a, op=op: getattr(a, op)(2.0), np.array([1.0, 2.0, 3.0]), grad=False)
+         lambda a, op=op: getattr(a, op)(2.0), np.array([1.0, 2.0, 3.0]), grad=False, ops=symbol)
 
 # ---- movement ------------------------------------------------------------------------------
 
@@ -240,7 +250,7 @@ case("flatten 0-d", lambda a: a.flatten(), lambda a: a.flatten(), np.array(3.0))
 
 case("concatenate", lambda a, b: ag.concatenate([a, b], 1), lambda a, b: torch.cat([a, b], 1), normal(2, 3), normal(2, 1))
 case("concatenate -1 three", lambda a, b: ag.cat([a, b, a], -1), lambda a, b: torch.cat([a, b, a], -1),
-     normal(2, 3), normal(2, 2))
+     normal(2, 3), normal(2, 2), ops="cat")
 case("stack", lambda a, b: ag.stack([a, b]), lambda a, b: torch.stack([a, b]), normal(2, 3), normal(2, 3))
 case("stack -1", lambda a, b: ag.stack([a, b, a], -1), lambda a, b: torch.stack([a, b, a], -1), normal(2, 3), normal(2, 3))
 case("split sections", lambda a: ag.split(a, 2, axis=1), lambda a: torch.tensor_split(a, 2, 1), normal(3, 4))
@@ -254,10 +264,10 @@ case("pad int", lambda a: ag.pad(a, 1), lambda a: F.pad(a, (1, 1, 1, 1, 1, 1)), 
 
 for sa, sb in [((3, 4), (4, 2)), ((2, 3, 4), (4, 5)), ((4,), (4,)), ((4,), (4, 2)), ((3, 4), (4,)),
                ((2, 1, 3, 4), (5, 4, 2)), ((4,), (2, 4, 3)), ((2, 3, 4), (4,)), ((1, 2), (2, 1))]:
-    case(f"matmul{sa}@{sb}", lambda a, b: a @ b, lambda a, b: a @ b, normal(*sa), normal(*sb))
+    case(f"matmul{sa}@{sb}", lambda a, b: a @ b, lambda a, b: a @ b, normal(*sa), normal(*sb), ops="@")
 case("matmul function", ag.matmul, torch.matmul, normal(2, 3), normal(3, 2))
 case("rmatmul with ndarray", lambda b: np.eye(3) @ b, lambda b: torch.eye(3, dtype=b.dtype) @ b, normal(3, 2),
-     f32=False)
+     f32=False, ops="@")
 
 
 
@@ -275,10 +285,10 @@ def test_pad_of_a_0d_tensor_is_the_tensor():
 # ---- mixed with NumPy operands --------------------------------------------------------------
 
 W = normal(3, 2)
-case("ndarray + Tensor", lambda a: W + a, lambda a: torch.from_numpy(W) + a, normal(3, 2), f32=False)
-case("Tensor * ndarray", lambda a: a * W, lambda a: a * torch.from_numpy(W), normal(2), f32=False)
-case("ndarray - Tensor", lambda a: W - a, lambda a: torch.from_numpy(W) - a, normal(3, 2), f32=False)
-case("ndarray / Tensor", lambda a: W / a, lambda a: torch.from_numpy(W) / a, positive(1, 2), f32=False)
+case("ndarray + Tensor", lambda a: W + a, lambda a: torch.from_numpy(W) + a, normal(3, 2), f32=False, ops="+")
+case("Tensor * ndarray", lambda a: a * W, lambda a: a * torch.from_numpy(W), normal(2), f32=False, ops="*")
+case("ndarray - Tensor", lambda a: W - a, lambda a: torch.from_numpy(W) - a, normal(3, 2), f32=False, ops="-")
+case("ndarray / Tensor", lambda a: W / a, lambda a: torch.from_numpy(W) / a, positive(1, 2), f32=False, ops="/")
 
 
 @pytest.mark.parametrize("ours, theirs, arrays, grad, f32, tol", CASES)
