@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..function import Function
+from ..namespaces import ARRAYS
 
 
 def _flip(array, axis):
@@ -20,14 +21,8 @@ class CumSum(Function):
             return _flip(np.cumsum(_flip(x, axis), axis=axis), axis)
         return np.cumsum(x, axis=axis)
 
-    def backward(self, grad, out):
-        return (CumSum.apply(grad, axis=self.axis, reverse=not self.reverse),)
-
-    def vjp(self, grad, out):
-        axis = self.axis
-        if self.reverse:
-            return (np.cumsum(grad, axis=axis),)
-        return (_flip(np.cumsum(_flip(grad, axis), axis=axis), axis),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (on.op(CumSum, grad, axis=self.axis, reverse=not self.reverse),)
 
     def jvp(self, tangents, out):
         return self.forward(tangents[0], self.axis, self.reverse)
