@@ -18,6 +18,7 @@ same on both; what differs (reading an input, reshaping, broadcasting...) goes t
   broadcast_to(g, shape), sum_to(g, shape)
   exp, log, sqrt, sin, cos, sinh, cosh: elementwise functions
   where(cond, a, b) with `cond` a constant boolean array; a or b may be a number
+  concatenate(gs, axis), stack(gs, axis)
   op(Cls, *xs, **params)  the primitive Cls on xs: its forward on arrays, or Cls.apply
                   (recorded). For rules that are another primitive (getitem <-> scatter_add,
                   cumsum, einsum...). Constant arrays among xs go through const first.
@@ -82,6 +83,8 @@ ARRAYS = types.SimpleNamespace(
     sinh=np.sinh,
     cosh=np.cosh,
     where=np.where,
+    concatenate=np.concatenate,
+    stack=np.stack,
     op=_array_op,
 )
 
@@ -126,6 +129,18 @@ def _tensor_where(cond, a, b):
     return where(cond, a, b)
 
 
+def _tensor_concatenate(gs, axis=0):
+    from .composites import concatenate
+
+    return concatenate(gs, axis)
+
+
+def _tensor_stack(gs, axis=0):
+    from .composites import stack
+
+    return stack(gs, axis)
+
+
 def _tensor_op(cls, *xs, **params):
     return cls.apply(*xs, **params)
 
@@ -149,5 +164,7 @@ TENSORS = types.SimpleNamespace(
     sinh=lambda t: t.sinh(),
     cosh=lambda t: t.cosh(),
     where=_tensor_where,
+    concatenate=_tensor_concatenate,
+    stack=_tensor_stack,
     op=_tensor_op,
 )

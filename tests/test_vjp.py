@@ -61,6 +61,12 @@ def test_no_primitive_states_its_rule_twice():
     assert twice == sorted(TWO_RULES_ALLOWED)
 
 
+def test_every_primitive_states_its_rule_as_a_namespace_vjp():
+    # Not a Tensor-only backward either: the array path then pays a Tensor per product.
+    missing = sorted(op.__name__ for op in _rule_owners() if op.vjp is None)
+    assert missing == []
+
+
 def test_every_vjp_takes_a_namespace():
     # A vjp without `on` would be called with TENSORS by Function.backward and fail.
     import inspect
