@@ -29,8 +29,9 @@ def _softmax_rows(x, keep):
 def _softmax_vjp(p, g):
     """d softmax: p * (g - sum(g p)) over the last axis (0 wherever p is 0), on arrays or
     on Tensors alike (softmax's Jacobian is symmetric: the jvp rule too)."""
-    gp = g * p
-    return gp - p * gp.sum(axis=-1, keepdims=True)
+    # NOTE: written p * (...) so that on large arrays NumPy computes the product into the
+    # temporary in brackets (two full-size allocations, as an in-place version has)
+    return p * (g - (g * p).sum(axis=-1, keepdims=True))
 
 
 class MaskedSoftmax(Function):
