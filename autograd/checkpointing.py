@@ -13,6 +13,7 @@ True
 from . import creation
 from .function import Function
 from .grad_mode import enable_grad, no_grad, state
+from .namespaces import ARRAYS
 from .tensor import Tensor
 
 
@@ -73,10 +74,11 @@ class Checkpoint(Function):
                            allow_unused=True))
         return tuple(next(grads) if need else None for need in self.needs)
 
-    def backward(self, grad, out):
-        return self._replay(grad, create_graph=True)
-
-    def vjp(self, grad, out):
+    def vjp(self, grad, out, on=ARRAYS):
+        # The rule is fn's own graph, rebuilt and differentiated: recorded (create_graph)
+        # when `on` records, on arrays otherwise.
+        if on.graph:
+            return self._replay(grad, create_graph=True)
         return tuple(None if g is None else g.data
                      for g in self._replay(Tensor(grad), create_graph=False))
 

@@ -16,6 +16,18 @@ same on both; what differs (reading an input, reshaping, broadcasting...) goes t
   zeros(shape, dtype)
   reshape(g, shape), transpose(g, axes), mT(g) (last two axes swapped)
   broadcast_to(g, shape), sum_to(g, shape)
+  exp, log, sqrt, sin, cos, sinh, cosh: elementwise functions
+  where(cond, a, b) with `cond` a constant boolean array; a or b may be a number
+  concatenate(gs, axis), stack(gs, axis)
+  op(Cls, *xs, **params)  the primitive Cls on xs: its forward on arrays, or Cls.apply
+                  (recorded). For rules that are another primitive (getitem <-> scatter_add,
+                  cumsum, einsum...). Constant arrays among xs go through const first.
+
+Methods both kinds of value have (`.sum(axis=, keepdims=)`, `.mean(...)`, `.dtype`,
+`.shape`) are called as methods. A rule may read something its forward saved (softmax
+probabilities, a normalised input) on arrays; recorded, such a value is a function of the
+inputs and must be recomputed from them with `on.graph` true, so that the rule can be
+differentiated again (see CrossEntropy, LayerNorm, Gelu).
 """
 import operator
 import types
@@ -45,6 +57,11 @@ def _array_value(t):
     return d[()]
 
 
+def _array_op(cls, *xs, **params):
+    """The primitive `cls` on arrays: its forward, with no graph."""
+    return cls().forward(*xs, **params)
+
+
 # NOTE: methods rather than np.reshape / np.transpose / np.swapaxes (their Python wrappers
 # cost ~0.5 µs a call); data is a C-level attrgetter: rules run once per op in backward.
 ARRAYS = types.SimpleNamespace(
@@ -58,6 +75,17 @@ ARRAYS = types.SimpleNamespace(
     mT=lambda g: g.swapaxes(-1, -2),
     broadcast_to=np.broadcast_to,
     sum_to=sum_to,
+    exp=np.exp,
+    log=np.log,
+    sqrt=np.sqrt,
+    sin=np.sin,
+    cos=np.cos,
+    sinh=np.sinh,
+    cosh=np.cosh,
+    where=np.where,
+    concatenate=np.concatenate,
+    stack=np.stack,
+    op=_array_op,
 )
 
 
@@ -95,6 +123,28 @@ def _tensor_sum_to(g, shape):
     return SumTo.apply(g, shape=tuple(shape))
 
 
+def _tensor_where(cond, a, b):
+    from .composites import where
+
+    return where(cond, a, b)
+
+
+def _tensor_concatenate(gs, axis=0):
+    from .composites import concatenate
+
+    return concatenate(gs, axis)
+
+
+def _tensor_stack(gs, axis=0):
+    from .composites import stack
+
+    return stack(gs, axis)
+
+
+def _tensor_op(cls, *xs, **params):
+    return cls.apply(*xs, **params)
+
+
 TENSORS = types.SimpleNamespace(
     graph=True,
     value=lambda t: t,
@@ -106,4 +156,15 @@ TENSORS = types.SimpleNamespace(
     mT=lambda g: g.mT,
     broadcast_to=_tensor_broadcast_to,
     sum_to=_tensor_sum_to,
+    exp=lambda t: t.exp(),
+    log=lambda t: t.log(),
+    sqrt=lambda t: t.sqrt(),
+    sin=lambda t: t.sin(),
+    cos=lambda t: t.cos(),
+    sinh=lambda t: t.sinh(),
+    cosh=lambda t: t.cosh(),
+    where=_tensor_where,
+    concatenate=_tensor_concatenate,
+    stack=_tensor_stack,
+    op=_tensor_op,
 )

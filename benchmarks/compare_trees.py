@@ -3,7 +3,7 @@
 For before/after figures of a change to autograd's hot paths on a busy machine, where two
 runs of benchmarks/run.py a minute apart differ by more than the change. Each checkout's
 `autograd/` package is copied under its own name (its imports are relative), both are
-loaded side by side, and five engine-only workloads (nn is not loaded: it imports
+loaded side by side, and seven engine-only workloads (nn is not loaded: it imports
 `autograd` by name) run in alternating rounds, in both orders (A first, then B first) so
 that an order bias cancels. Reported: the median per-round ratio B/A of each order and
 their geometric mean.
@@ -74,7 +74,38 @@ def workloads(ag):
         (gx,) = ag.grad([((x @ x).tanh() * x).sum()], [x], create_graph=True)
         gx.sum().backward()
 
-    return dict(chain=chain, scalar=scalar, mlp=mlp, cnn=cnn, create_graph=create_graph)
+    B, L, D, H, F = 16, 64, 128, 4, 256  # transformer_step's shapes, one pre-norm block
+    table = T(rng.standard_normal((65, D)).astype(np.float32) * 0.1, requires_grad=True)
+    ids = rng.integers(0, 65, (B, L))
+    keep = ~np.triu(np.ones((L, L), dtype=bool), 1)
+    P = {n: T(rng.standard_normal(s).astype(np.float32) * 0.05, requires_grad=True)
+         for n, s in [("qkv", (3 * D, D)), ("o", (D, D)), ("f1", (F, D)), ("f2", (D, F)),
+                      ("head", (65, D))]}
+    ones, zeros = (T(np.full(D, v, np.float32), requires_grad=True) for v in (1.0, 0.0))
+
+    def attention():  # embedding lookup, LayerNorm, SDPA, GELU, cross-entropy
+        x = table[ids]
+        h = ops.LayerNorm.apply(x, ones, zeros)
+        q, k, v = (t.reshape(B, L, H, D // H).transpose(0, 2, 1, 3)
+                   for t in ops.Linear.apply(h, P["qkv"]).split(D, axis=-1))
+        a = ops.ScaledDotProductAttention.apply(q, k, v, keep=keep, scale=(D // H) ** -0.5)
+        x = x + ops.Linear.apply(a.transpose(0, 2, 1, 3).reshape(B, L, D), P["o"])
+        h = ops.Gelu.apply(ops.Linear.apply(ops.LayerNorm.apply(x, ones, zeros), P["f1"]))
+        x = x + ops.Linear.apply(h, P["f2"])
+        logits = ops.Linear.apply(x.reshape(B * L, D), P["head"])
+        ops.CrossEntropy.apply(logits, T(ids.reshape(-1))).backward()
+
+    seq = T(rng.standard_normal((32, 50, 16)).astype(np.float32), requires_grad=True)
+
+    def movement():  # slices, concatenation, padding, max, cumsum, masked softmax
+        parts = [seq[:, t] for t in range(0, 50, 5)]
+        y = ops.Concatenate.apply(*parts, axis=1)
+        y = ops.Pad.apply(y, pad_width=((0, 0), (1, 1)), value=0.0)
+        y = ops.CumSum.apply(y, axis=1) * ops.Max.apply(y, axis=1, keepdims=True)
+        ops.MaskedSoftmax.apply(y).sum().backward()
+
+    return dict(chain=chain, scalar=scalar, mlp=mlp, cnn=cnn, create_graph=create_graph,
+                attention=attention, movement=movement)
 
 
 def _timed(fn, n):

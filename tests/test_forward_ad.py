@@ -238,6 +238,47 @@ def test_cnn_loss_jvp_matches_torch():
                                _torch_jvp(theirs, primals, tangents), rtol=1e-9)
 
 
+_TORCH_LAYERS = [
+    ("TransformerEncoderLayer", lambda m: m.TransformerEncoderLayer(
+        8, 2, 16, dropout=0.0, activation="gelu", batch_first=True, norm_first=True), True),
+    ("TransformerDecoderLayer", lambda m: m.TransformerDecoderLayer(
+        8, 2, 16, dropout=0.0, batch_first=True), False),
+    ("MultiheadAttention", lambda m: m.MultiheadAttention(8, 2, batch_first=True), False),
+    ("ConvTranspose2d", lambda m: m.ConvTranspose2d(3, 2, 3, stride=2, padding=1), False),
+    ("RMSNorm", lambda m: m.RMSNorm(8, eps=1e-6), False),
+]
+
+
+@pytest.mark.parametrize("name, make, causal", _TORCH_LAYERS, ids=[c[0] for c in _TORCH_LAYERS])
+def test_layer_jvp_matches_torch(name, make, causal):
+    # the same weights in both libraries, one forward-mode pass each
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    theirs = make(torch.nn).double()
+    ours = make(nn).double()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(32)
+    x = rng.standard_normal((2, 3, 6, 6) if name == "ConvTranspose2d" else (2, 4, 8))
+    v = rng.standard_normal(x.shape)
+    mask = np.triu(np.ones((4, 4), dtype=bool), 1)
+
+    def run(layer, x, mask_of):
+        if name == "TransformerEncoderLayer":
+            return layer(x, src_mask=mask_of(mask))
+        if name == "TransformerDecoderLayer":
+            return layer(x, x[:, :3] * 2 + 1)
+        if name == "MultiheadAttention":
+            return layer(x, x * 0.5, x, need_weights=False)[0]
+        return layer(x)
+
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    with sdpa_kernel(SDPBackend.MATH):  # the fused CPU kernels have no forward-mode rule
+        expected = _torch_jvp(lambda t: run(theirs, t, torch.from_numpy), [x], [v])
+    np.testing.assert_allclose(_ours_jvp(lambda t: run(ours, t, Tensor), [x], [v]), expected,
+                               rtol=1e-9, atol=1e-12)
+
+
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 def test_recurrent_layer_jvp_matches_reverse_mode(kind):
     # tangents through the fused recurrences of nn's layers: <u, J v> = <J^T u, v>
@@ -265,6 +306,14 @@ def _layer_cases():
     labels = np.array([0, 3, 1, 4])
     signs = np.where(rng.standard_normal((4, 5)) > 0, 1.0, -1.0)
     bilinear = nn.Bilinear(5, 5, 2).double()
+    tokens = rng.standard_normal((2, 4, 8))  # (batch, sequence, features)
+    causal = Tensor(np.triu(np.ones((4, 4), dtype=bool), 1))  # True = masked out
+    ag.manual_seed(30)
+    mha = nn.MultiheadAttention(8, 2, batch_first=True).double()
+    encoder = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True).double()
+    encoder_gelu = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation="gelu",
+                                              batch_first=True, norm_first=True).double()
+    decoder = nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, batch_first=True).double()
     return [
         ("Linear", nn.Linear(5, 3), flat, None),
         ("Bilinear", lambda x: bilinear(x, x * 2), flat, None),
@@ -293,6 +342,40 @@ def _layer_cases():
         ("BCEWithLogitsLoss", lambda x: nn.BCEWithLogitsLoss()(x, Tensor(probs)), flat, None),
         ("HingeEmbeddingLoss", lambda x: nn.HingeEmbeddingLoss()(x, Tensor(signs)), flat, None),
         ("MultiMarginLoss", lambda x: nn.MultiMarginLoss()(x, Tensor(labels)), flat, None),
+        # attention and Transformer layers (dropout 0: a fixed function of x)
+        ("MultiheadAttention", lambda x: mha(x, x * 0.5, x)[0], tokens, None),
+        ("MultiheadAttention causal", lambda x: mha(x, x, x, attn_mask=causal,
+                                                    need_weights=False)[0], tokens, None),
+        ("TransformerEncoderLayer", encoder, tokens, None),
+        ("TransformerEncoderLayer gelu norm_first",
+         lambda x: encoder_gelu(x, src_mask=causal), tokens, None),
+        ("TransformerDecoderLayer", lambda x: decoder(x, x[:, :3] * 2 + 1), tokens, None),
+        # transposed convolutions, resampling, RMSNorm
+        ("ConvTranspose1d", nn.ConvTranspose1d(3, 2, 3, stride=2, padding=1, output_padding=1),
+         seq, None),
+        ("ConvTranspose2d", nn.ConvTranspose2d(3, 2, 3, stride=2, dilation=2), img, None),
+        ("ConvTranspose2d groups", nn.ConvTranspose2d(3, 6, 2, groups=3, padding=1), img, None),
+        ("Upsample nearest", nn.Upsample(scale_factor=2), img, None),
+        ("Upsample bilinear", nn.Upsample(size=(5, 7), mode="bilinear", align_corners=True),
+         img, None),
+        ("Upsample linear", nn.Upsample(scale_factor=1.5, mode="linear"), seq, None),
+        ("PixelShuffle", nn.PixelShuffle(2), rng.standard_normal((2, 8, 3, 3)), None),
+        ("PixelUnshuffle", nn.PixelUnshuffle(2), img, None),
+        ("RMSNorm", nn.RMSNorm(8), seq, None),
+        ("RMSNorm two axes", nn.RMSNorm((3, 8), eps=1e-6), seq, None),
+        # the activations not in "activations" above, one case each so a failure names it
+        ("SiLU", nn.SiLU(), flat, None),
+        ("Mish", nn.Mish(), flat, None),
+        ("Hardswish", nn.Hardswish(), flat, None),
+        ("Hardsigmoid", nn.Hardsigmoid(), flat, None),
+        ("Hardtanh", nn.Hardtanh(-0.5, 0.5), flat, None),
+        ("ReLU6", lambda x: nn.ReLU6()(x * 4), flat, None),
+        ("GELU tanh", nn.GELU(approximate="tanh"), flat, None),
+        ("CELU", nn.CELU(alpha=0.7), flat, None),
+        ("SELU", nn.SELU(), flat, None),
+        ("Softsign", nn.Softsign(), flat, None),
+        ("LogSigmoid", nn.LogSigmoid(), flat, None),
+        ("ReLU", nn.ReLU(), flat, None),
     ]
 
 
@@ -311,3 +394,8 @@ def test_every_layer_and_loss_carries_tangents(name, layer, x, _):
     xt = Tensor(x, requires_grad=True)
     (g,) = ag.grad([layer(xt)], [xt], grad_outputs=[Tensor(u)])
     assert float((u * jv.data).sum()) == pytest.approx(float((g.data * v).sum()), rel=1e-8, abs=1e-10)
+    # and J v itself against a central difference along v (float64)
+    eps = 1e-6
+    with ag.no_grad():
+        plus, minus = layer(Tensor(x + eps * v)).data, layer(Tensor(x - eps * v)).data
+    np.testing.assert_allclose(jv.data, (plus - minus) / (2 * eps), rtol=1e-5, atol=1e-7)

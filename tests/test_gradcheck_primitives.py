@@ -544,6 +544,42 @@ SECOND_ORDER = {
     "broadcast_sum_to": (lambda a: SumTo.apply(BroadcastTo.apply(a, shape=(3, 2)) ** 2, shape=(1, 2)) ** 2,
                          [rng2.standard_normal((2,))]),
     "unfold": (lambda a: Unfold.apply(a, **GEOMETRY_1D) ** 2, [rng2.standard_normal((1, 2, 5))]),
+    # the rules converted to one vjp(grad, out, on) after the 22 hot ops (issue 13)
+    "clip_cast": (lambda a: Clip.apply(Cast.apply(a * a, dtype=np.float64), lo=0.1, hi=2.0) * a,
+                  [np.array([0.5, -1.2, 2.0])]),
+    "minimum_min": (lambda a, b: Minimum.apply(a * a, b) * Min.apply(a * b, axis=0),
+                    [np.array([0.5, -1.3, 2.1]), np.array([0.9, 0.2, 1.0])]),
+    "scatter_add": (lambda a: ScatterAdd.apply(a * a, index=np.array([1, 0, 1]), shape=(2,)) ** 2,
+                    [rng2.standard_normal((3,))]),
+    "floor_sign": (lambda a: ag.ops.Floor.apply(a) * a * a + ag.ops.Sign.apply(a) * a ** 3,
+                   [np.array([0.3, -1.7, 2.4])]),
+    "cumsum": (lambda a: ag.ops.CumSum.apply(a * a, axis=1, reverse=True) * a,
+               [rng2.standard_normal((2, 3))]),
+    "cumprod": (lambda a: ag.ops.CumProd.apply(a, axis=0) * a, [rng2.uniform(0.5, 2, (3,))]),
+    "cumprod_zero": (lambda a: ag.ops.CumProd.apply(a, axis=1),
+                     [np.array([[0.5, 0.0, 2.0, -1.5], [1.2, -0.7, 0.0, 0.0]])]),
+    "einsum": (lambda a, b: ag.ops.Einsum.apply(a, b, a, subscripts="ij,jk,ij->k"),
+               [rng2.standard_normal((2, 3)), rng2.standard_normal((3, 2))]),
+    "einsum_diagonal": (lambda a: ag.ops.Einsum.apply(a * a, subscripts="ii->i"),
+                        [rng2.standard_normal((3, 3))]),
+    "trigonometric": (lambda a: ag.ops.Tan.apply(a) * ag.ops.Asin.apply(a * 0.5)
+                      + ag.ops.Acos.apply(a * 0.5) * ag.ops.Atan.apply(a),
+                      [rng2.uniform(-1, 1, (4,))]),
+    "atan2": (lambda a, b: ag.ops.Atan2.apply(a * b, b), [rng2.standard_normal((3,)),
+                                                          rng2.uniform(0.5, 2, (3,))]),
+    "hyperbolic": (lambda a: ag.ops.Sinh.apply(a) * ag.ops.Cosh.apply(a) + ag.ops.Asinh.apply(a)
+                   + ag.ops.Acosh.apply(a * a + 1.5) * ag.ops.Atanh.apply(a * 0.5)
+                   + ag.ops.Expm1.apply(a) * a, [rng2.uniform(-1, 1, (4,))]),
+    "gelu": (lambda a: ag.ops.Gelu.apply(a) * a, [rng2.standard_normal((2, 3))]),
+    "layer_norm": (lambda x, w, b: ag.ops.LayerNorm.apply(x, w, b) ** 2,
+                   [rng2.standard_normal((2, 4)), rng2.standard_normal((4,)), rng2.standard_normal((4,))]),
+    "masked_softmax": (lambda a: ag.ops.MaskedSoftmax.apply(
+                           a, keep=np.array([[True, False, True], [True, True, True]])) * a,
+                       [rng2.standard_normal((2, 3))]),
+    "sdpa": (lambda q, k, v, bias: ag.ops.ScaledDotProductAttention.apply(
+                 q, k, v, bias, keep=np.array([[True, True, False], [True, True, True]]), scale=0.7),
+             [rng2.standard_normal((2, 2)), rng2.standard_normal((3, 2)),
+              rng2.standard_normal((3, 2)), rng2.standard_normal((2, 3))]),
 }
 
 

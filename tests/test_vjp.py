@@ -35,6 +35,48 @@ def _grads(fn, arrays, create_graph, weight_seed=0):
     return [None if g is None else np.asarray(g.data) for g in grads]
 
 
+# Primitives allowed to state their rule twice, a recorded `backward` beside an array
+# `vjp`. Each entry says why; the list only shrinks.
+TWO_RULES_ALLOWED = {
+    # The fused recurrences: their vjp is backpropagation through time in in-place NumPy
+    # loops; their backward replays the recurrence in Tensor ops and differentiates that
+    # (see the NOTE on autograd.ops.rnn._Recurrence).
+    "RNNLayer", "LSTMLayer", "GRULayer",
+}
+
+
+def _rule_owners():
+    """Every primitive, and the ops outside autograd.ops that have a rule (checkpoint)."""
+    from autograd.checkpointing import Checkpoint
+
+    return PRIMITIVES + (Checkpoint,)
+
+
+def test_no_primitive_states_its_rule_twice():
+    # One rule per derivative (issue 13): an op with a namespace vjp inherits Function's
+    # backward, which runs that same rule on Tensor ops; its own backward would be a second
+    # copy of the derivative, free to drift from the first.
+    twice = sorted(op.__name__ for op in _rule_owners()
+                   if op.vjp is not None and op.backward is not ag.Function.backward)
+    assert twice == sorted(TWO_RULES_ALLOWED)
+
+
+def test_every_primitive_states_its_rule_as_a_namespace_vjp():
+    # Not a Tensor-only backward either: the array path then pays a Tensor per product.
+    missing = sorted(op.__name__ for op in _rule_owners() if op.vjp is None)
+    assert missing == []
+
+
+def test_every_vjp_takes_a_namespace():
+    # A vjp without `on` would be called with TENSORS by Function.backward and fail.
+    import inspect
+
+    for op in _rule_owners():
+        if op.vjp is not None and op.__name__ not in TWO_RULES_ALLOWED:
+            params = inspect.signature(op.vjp).parameters
+            assert list(params)[:4] == ["self", "grad", "out", "on"], op.__name__
+
+
 def test_the_hot_ops_have_an_array_rule():
     names = {op.__name__ for op in PRIMITIVES if op.vjp is not None}
     assert {"Add", "Sub", "Mul", "Div", "Neg", "Relu", "Tanh", "Exp", "Log", "Sum", "Reshape",

@@ -7,6 +7,7 @@ entry is masked out (or is -inf) gives zeros, as PyTorch's SDPA does, and zero g
 import numpy as np
 
 from ..function import Function
+from ..namespaces import ARRAYS
 
 
 def _softmax_rows(x, keep):
@@ -26,17 +27,11 @@ def _softmax_rows(x, keep):
 
 
 def _softmax_vjp(p, g):
-    """d softmax: p * (g - sum(g p)) over the last axis (0 wherever p is 0)."""
-    gp = g * p
-    gp -= p * gp.sum(axis=-1, keepdims=True)
-    return gp
-
-
-def _mT(x):
-    """x with its last two axes swapped (a Transpose node)."""
-    from .movement import Transpose
-
-    return Transpose.apply(x, axes=tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2))
+    """d softmax: p * (g - sum(g p)) over the last axis (0 wherever p is 0), on arrays or
+    on Tensors alike (softmax's Jacobian is symmetric: the jvp rule too)."""
+    # NOTE: written p * (...) so that on large arrays NumPy computes the product into the
+    # temporary in brackets (two full-size allocations, as an in-place version has)
+    return p * (g - (g * p).sum(axis=-1, keepdims=True))
 
 
 class MaskedSoftmax(Function):
@@ -63,12 +58,8 @@ class MaskedSoftmax(Function):
         self.keep = keep  # read by nn.onnx.export, never by the rules
         return _softmax_rows(x, keep)
 
-    def backward(self, grad, out):
-        gy = grad * out
-        return (gy - out * gy.sum(axis=-1, keepdims=True),)
-
-    def vjp(self, grad, out):
-        return (_softmax_vjp(out.data, grad),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (_softmax_vjp(on.data(out), grad),)
 
     def jvp(self, tangents, out):
         # dy = y (dx - sum(dx y)): the vjp's expression, as softmax's Jacobian is symmetric
@@ -97,44 +88,27 @@ class ScaledDotProductAttention(Function):
         self.keep, self.scale = keep, scale
         return np.matmul(self.probs, v)
 
-    def backward(self, grad, out):
-        # On Tensors, so that create_graph can differentiate the rule again: P is rebuilt
-        # from the inputs through MaskedSoftmax.
-        from ..tensor import Tensor
-        from .elementwise import Add, Mul
-        from .linalg import MatMul
-
-        q, k, v = self.inputs[:3]
-        scale = Tensor(np.asarray(self.scale, q.dtype))
-        scores = MatMul.apply(Mul.apply(q, scale), _mT(k))
-        if len(self.inputs) == 4:
-            scores = Add.apply(scores, self.inputs[3])
-        p = MaskedSoftmax.apply(scores, keep=self.keep)
-        dv = MatMul.apply(_mT(p), grad) if self.needs[2] else None
-        pd = p * MatMul.apply(grad, _mT(v))
-        ds = pd - p * pd.sum(axis=-1, keepdims=True)
-        dq = MatMul.apply(ds, k) * scale if self.needs[0] else None
-        dk = MatMul.apply(_mT(ds), q) * scale if self.needs[1] else None
-        if len(self.inputs) == 4:
-            return dq, dk, dv, (ds if self.needs[3] else None)
-        return dq, dk, dv
-
-    def vjp(self, grad, out):
-        q, k, v = (t.data for t in self.inputs[:3])
-        p = self.probs
-        scale = np.asarray(self.scale, q.dtype)
-        dv = np.matmul(np.swapaxes(p, -1, -2), grad) if self.needs[2] else None
-        ds = _softmax_vjp(p, np.matmul(grad, np.swapaxes(v, -1, -2)))
-        dq = dk = None
-        if self.needs[0]:
-            dq = np.matmul(ds, k)
-            dq *= scale
-        if self.needs[1]:
-            dk = np.matmul(np.swapaxes(ds, -1, -2), q)
-            dk *= scale
+    def vjp(self, grad, out, on=ARRAYS):
+        q, k, v = on.data(self.inputs[0]), on.data(self.inputs[1]), on.data(self.inputs[2])
+        bias = len(self.inputs) == 4
+        scale = np.asarray(self.scale, self.inputs[0].dtype)
+        if on.graph:
+            # NOTE: P is a function of q, k (and the bias): recorded, it is rebuilt from them
+            # through MaskedSoftmax so that the rule can be differentiated again; on arrays
+            # it is the forward's saved probabilities.
+            scores = (q * on.const(scale)) @ on.mT(k)
+            if bias:
+                scores = scores + self.inputs[3]
+            p = MaskedSoftmax.apply(scores, keep=self.keep)
+        else:
+            p = self.probs
+        dv = on.mT(p) @ grad if self.needs[2] else None
+        ds = _softmax_vjp(p, grad @ on.mT(v))
+        dq = (ds @ k) * scale if self.needs[0] else None
+        dk = (on.mT(ds) @ q) * scale if self.needs[1] else None
         # The batch axes of q, k, v may broadcast against each other: the engine sums each
         # gradient back to its input's shape.
-        if len(self.inputs) == 4:
+        if bias:
             return dq, dk, dv, (ds if self.needs[3] else None)
         return dq, dk, dv
 

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..function import Function
+from ..namespaces import ARRAYS
 
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -97,9 +98,7 @@ class Einsum(Function):
         spec = ",".join([out] + others + extra_subs) + "->" + "".join(target)
         return spec, extras
 
-    def backward(self, grad, out):
-        from ..tensor import Tensor
-
+    def vjp(self, grad, out, on=ARRAYS):
         ins = self.subscripts.split("->")[0].split(",")
         sizes = {}
         for s, t in zip(ins, self.inputs):
@@ -110,7 +109,7 @@ class Einsum(Function):
                 grads.append(None)
                 continue
             spec, extras = self._grad_spec(i, sizes)
-            others = [t for j, t in enumerate(self.inputs) if j != i]
-            consts = [Tensor(e.astype(grad.dtype, copy=False)) for e in extras]
-            grads.append(Einsum.apply(grad, *others, *consts, subscripts=spec))
+            others = [on.data(t) for j, t in enumerate(self.inputs) if j != i]
+            consts = [on.const(e.astype(grad.dtype, copy=False)) for e in extras]
+            grads.append(on.op(Einsum, grad, *others, *consts, subscripts=spec))
         return tuple(grads)

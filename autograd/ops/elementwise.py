@@ -7,13 +7,6 @@ from ..function import Function
 from ..namespaces import ARRAYS
 
 
-def _const(array):
-    """A constant Tensor (no graph) for masks and other values a rule reads."""
-    from ..tensor import as_tensor
-
-    return as_tensor(array)
-
-
 def _plus(a, b):
     """a + b where None stands for a zero tangent (None + None is None)."""
     if a is None:
@@ -146,20 +139,21 @@ class Pow(Function):
     def forward(self, a, b):
         return a ** b
 
-    def backward(self, grad, out):
-        a, b = self.inputs
+    def vjp(self, grad, out, on=ARRAYS):
+        a, b = on.value(self.inputs[0]), on.value(self.inputs[1])
         ga = gb = None
         if self.needs[0]:
             ga = grad * b * a ** (b - 1)
-            flat = b.data == 0
+            flat = self.inputs[1].data == 0
             if flat.any():
                 # NOTE: where b == 0, a^b = 1 is flat in a, also at a = 0 (not 0 * 0^-1 = NaN).
-                ga = Where.apply(_const(flat), _const(np.zeros((), ga.dtype)), ga)
+                ga = on.where(flat, np.zeros((), ga.dtype), ga)
         if self.needs[1]:
             # NOTE: where a == 0 and b >= 0, a^b is flat in b from the right: use 0, not 0*log(0).
-            zero = _const((a.data == 0) & (b.data >= 0))
-            safe_a = Where.apply(zero, _const(np.ones((), a.data.dtype)), a)
-            gb = Where.apply(zero, _const(np.zeros((), out.data.dtype)), grad * out * safe_a.log())
+            zero = (self.inputs[0].data == 0) & (self.inputs[1].data >= 0)
+            safe_a = on.where(zero, np.ones((), self.inputs[0].dtype), a)
+            gb = grad * on.data(out) * on.log(safe_a)
+            gb = on.where(zero, np.zeros((), gb.dtype), gb)
         return ga, gb
 
     def jvp(self, tangents, out):
@@ -217,8 +211,8 @@ class Log1p(Function):
     def forward(self, x):
         return np.log1p(x)
 
-    def backward(self, grad, out):
-        return (grad / (self.inputs[0] + 1),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (grad / (on.value(self.inputs[0]) + 1),)
 
     def jvp(self, tangents, out):
         return tangents[0] / (self.inputs[0].data + 1)
@@ -234,8 +228,8 @@ class Sqrt(Function):
     def forward(self, x):
         return np.sqrt(x)
 
-    def backward(self, grad, out):
-        return (grad / (out * 2),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (grad / (on.data(out) * 2),)
 
     def jvp(self, tangents, out):
         return tangents[0] / (out.data * 2)
@@ -250,8 +244,8 @@ class Abs(Function):
         self.sign = np.sign(x)
         return np.abs(x)
 
-    def backward(self, grad, out):
-        return (grad * _const(self.sign),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (grad * on.const(self.sign),)
 
     def jvp(self, tangents, out):
         return tangents[0] * self.sign
@@ -265,8 +259,8 @@ class Sin(Function):
     def forward(self, x):
         return np.sin(x)
 
-    def backward(self, grad, out):
-        return (grad * self.inputs[0].cos(),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (grad * on.cos(on.value(self.inputs[0])),)
 
     def jvp(self, tangents, out):
         return tangents[0] * np.cos(self.inputs[0].data)
@@ -280,8 +274,8 @@ class Cos(Function):
     def forward(self, x):
         return np.cos(x)
 
-    def backward(self, grad, out):
-        return (-grad * self.inputs[0].sin(),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (-grad * on.sin(on.value(self.inputs[0])),)
 
     def jvp(self, tangents, out):
         return -tangents[0] * np.sin(self.inputs[0].data)
@@ -366,9 +360,9 @@ class Erf(Function):
         # NOTE: a ufunc on a 0-d array returns a bare Python float; asarray keeps it an array.
         return np.asarray(_erf(x), dtype=x.dtype)
 
-    def backward(self, grad, out):
-        x = self.inputs[0]
-        return (grad * (2 / math.sqrt(math.pi)) * (-(x * x)).exp(),)
+    def vjp(self, grad, out, on=ARRAYS):
+        x = on.value(self.inputs[0])
+        return (grad * (2 / math.sqrt(math.pi)) * on.exp(-(x * x)),)
 
     def jvp(self, tangents, out):
         x = self.inputs[0].data
@@ -386,10 +380,10 @@ class Maximum(Function):
         self.wins = (a > b) + 0.5 * (a == b)
         return np.maximum(a, b)
 
-    def backward(self, grad, out):
+    def vjp(self, grad, out, on=ARRAYS):
         wa = self.wins.astype(grad.dtype, copy=False)
-        return (grad * _const(wa) if self.needs[0] else None,
-                grad * _const(1 - wa) if self.needs[1] else None)
+        return (grad * on.const(wa) if self.needs[0] else None,
+                grad * on.const(1 - wa) if self.needs[1] else None)
 
     def jvp(self, tangents, out):
         ta, tb = tangents
@@ -406,10 +400,10 @@ class Minimum(Function):
         self.wins = (a < b) + 0.5 * (a == b)
         return np.minimum(a, b)
 
-    def backward(self, grad, out):
+    def vjp(self, grad, out, on=ARRAYS):
         wa = self.wins.astype(grad.dtype, copy=False)
-        return (grad * _const(wa) if self.needs[0] else None,
-                grad * _const(1 - wa) if self.needs[1] else None)
+        return (grad * on.const(wa) if self.needs[0] else None,
+                grad * on.const(1 - wa) if self.needs[1] else None)
 
     def jvp(self, tangents, out):
         ta, tb = tangents
@@ -429,12 +423,11 @@ class Where(Function):
         self.cond = cond.astype(bool, copy=False)
         return np.where(self.cond, a, b)
 
-    def backward(self, grad, out):
-        zero = _const(np.zeros((), grad.data.dtype))
-        c = _const(self.cond)
+    def vjp(self, grad, out, on=ARRAYS):
+        zero = np.zeros((), grad.dtype)
         return (None,
-                Where.apply(c, grad, zero) if self.needs[1] else None,
-                Where.apply(c, zero, grad) if self.needs[2] else None)
+                on.where(self.cond, grad, zero) if self.needs[1] else None,
+                on.where(self.cond, zero, grad) if self.needs[2] else None)
 
     def jvp(self, tangents, out):
         _, ta, tb = tangents
@@ -456,8 +449,8 @@ class Clip(Function):
             self.inside &= x <= hi
         return np.clip(x, lo, hi)
 
-    def backward(self, grad, out):
-        return (grad * _const(self.inside),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (grad * on.const(self.inside),)
 
     def jvp(self, tangents, out):
         return tangents[0] * self.inside
@@ -473,8 +466,8 @@ class Cast(Function):
         self.in_dtype = x.dtype
         return x.astype(dtype)
 
-    def backward(self, grad, out):
-        return (Cast.apply(grad, dtype=self.in_dtype),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (on.op(Cast, grad, dtype=self.in_dtype),)
 
     def jvp(self, tangents, out):
         return tangents[0]  # Function.apply casts it to the output's dtype

@@ -57,8 +57,8 @@ class GetItem(Function):
         self.index = index
         return x[index]
 
-    def backward(self, grad, out):
-        return (ScatterAdd.apply(grad, index=self.index, shape=self.in_shape),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (on.op(ScatterAdd, grad, index=self.index, shape=self.in_shape),)
 
     def jvp(self, tangents, out):
         return tangents[0][self.index]
@@ -89,8 +89,8 @@ class ScatterAdd(Function):
             np.add.at(out, index, x)
         return out
 
-    def backward(self, grad, out):
-        return (GetItem.apply(grad, index=self.index),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (on.op(GetItem, grad, index=self.index),)
 
     def jvp(self, tangents, out):
         return ScatterAdd().forward(tangents[0], self.index, np.shape(out.data))
@@ -114,13 +114,13 @@ class Concatenate(Function):
         self.ndim = xs[0].ndim
         return np.concatenate(xs, axis=axis)
 
-    def backward(self, grad, out):
+    def vjp(self, grad, out, on=ARRAYS):
         grads, start = [], 0
         axis = self.axis % self.ndim
         for size, need in zip(self.sizes, self.needs):
             if need:
                 index = (slice(None),) * axis + (slice(start, start + size),)
-                grads.append(GetItem.apply(grad, index=index))
+                grads.append(on.op(GetItem, grad, index=index))
             else:
                 grads.append(None)
             start += size
@@ -142,8 +142,8 @@ class Pad(Function):
         self.index = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, x.shape))
         return np.pad(x, pad_width, mode="constant", constant_values=value)
 
-    def backward(self, grad, out):
-        return (GetItem.apply(grad, index=self.index),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (on.op(GetItem, grad, index=self.index),)
 
     def jvp(self, tangents, out):
         padded = np.zeros(np.shape(out.data), out.data.dtype)  # the pad value is a constant

@@ -59,13 +59,11 @@ class _Extremum(Function):
             return out
         return out.reshape(()) if axis is None else np.squeeze(out, axis=axis)
 
-    def backward(self, grad, out):
-        from ..tensor import Tensor
-
+    def vjp(self, grad, out, on=ARRAYS):
         hit = self.hit
         share = hit / hit.sum(axis=self.axis, keepdims=True)
-        grad = grad.reshape(_keepdims_shape(self.in_shape, self.axis))
-        return (grad * Tensor(share.astype(grad.dtype, copy=False)),)
+        grad = on.reshape(grad, _keepdims_shape(self.in_shape, self.axis))
+        return (grad * on.const(share.astype(grad.dtype, copy=False)),)
 
     def jvp(self, tangents, out):
         hit = self.hit
@@ -93,8 +91,8 @@ class SumTo(Function):
         self.in_shape = x.shape
         return sum_to(x, shape)
 
-    def backward(self, grad, out):
-        return (BroadcastTo.apply(grad, shape=self.in_shape),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (on.broadcast_to(grad, self.in_shape),)
 
     def jvp(self, tangents, out):
         return sum_to(tangents[0], np.shape(out.data))

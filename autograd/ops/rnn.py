@@ -28,6 +28,13 @@ def _sigmoid_(a):
 class _Recurrence(Function):
     """Base of the fused recurrences: they keep per-step activations for their backward."""
 
+    # NOTE: the documented exception to "one rule, two namespaces" (tests/test_vjp.py keeps
+    # the list): the array `vjp` is backpropagation through time as in-place NumPy loops over
+    # preallocated per-step buffers, which Tensor ops cannot express, and written against the
+    # namespace it would record some ten ops per step and gate under create_graph. So the
+    # recorded `backward` differentiates the same recurrence replayed in Tensor ops instead
+    # (`*_steps`): the same derivative, which tests/test_nn_rnn.py checks both ways.
+
 
 def _replay(fn, grad, steps, **params):
     """create_graph: the input gradients of the op, via the same recurrence in Tensor ops."""

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..function import Function
+from ..namespaces import ARRAYS
 
 
 def _flip(array, axis):
@@ -20,14 +21,8 @@ class CumSum(Function):
             return _flip(np.cumsum(_flip(x, axis), axis=axis), axis)
         return np.cumsum(x, axis=axis)
 
-    def backward(self, grad, out):
-        return (CumSum.apply(grad, axis=self.axis, reverse=not self.reverse),)
-
-    def vjp(self, grad, out):
-        axis = self.axis
-        if self.reverse:
-            return (np.cumsum(grad, axis=axis),)
-        return (_flip(np.cumsum(_flip(grad, axis), axis=axis), axis),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (on.op(CumSum, grad, axis=self.axis, reverse=not self.reverse),)
 
     def jvp(self, tangents, out):
         return self.forward(tangents[0], self.axis, self.reverse)
@@ -46,24 +41,20 @@ class CumProd(Function):
         self.axis = axis
         return np.cumprod(x, axis=axis)
 
-    def backward(self, grad, out):
-        from ..functional import concatenate, stack
-        from ..tensor import Tensor
-
-        (x,) = self.inputs
-        axis = self.axis
-        if not (x.data == 0).any():
-            return (CumSum.apply(grad * out, axis=axis, reverse=True) / x,)
-        xm, gm, om = x.swapaxes(axis, -1), grad.swapaxes(axis, -1), out.swapaxes(axis, -1)
+    def vjp(self, grad, out, on=ARRAYS):
+        x, y, axis = on.data(self.inputs[0]), on.data(out), self.axis
+        if not (self.inputs[0].data == 0).any():
+            return (on.op(CumSum, grad * y, axis=axis, reverse=True) / x,)
+        xm, gm, om = x.swapaxes(axis, -1), grad.swapaxes(axis, -1), y.swapaxes(axis, -1)
         n = xm.shape[-1]
-        one = Tensor(np.ones(xm.shape[:-1] + (1,), x.dtype))
+        one = on.const(np.ones(xm.shape[:-1] + (1,), x.dtype))
         parts = []
         for j in range(n):
-            seq = one if j == n - 1 else concatenate(
-                [one, CumProd.apply(xm[..., j + 1:], axis=-1)], axis=-1)
+            seq = one if j == n - 1 else on.concatenate(
+                [one, on.op(CumProd, xm[..., j + 1:], axis=-1)], axis=-1)
             part = (gm[..., j:] * seq).sum(axis=-1)
             parts.append(part * om[..., j - 1] if j else part)
-        return (stack(parts, axis=-1).swapaxes(axis, -1),)
+        return (on.stack(parts, axis=-1).swapaxes(axis, -1),)
 
     def jvp(self, tangents, out):
         """d out_k = sum_{j <= k} t_j prod_{i <= k, i != j} x_i"""

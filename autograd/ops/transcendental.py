@@ -1,8 +1,9 @@
 """Trigonometric, hyperbolic and exp-family primitives beyond elementwise.py's (tan ... expm1),
-each with its backward (on Tensors) and jvp (on arrays) rule."""
+each with its vjp (on a namespace: arrays, or recorded Tensor ops) and jvp (on arrays) rule."""
 import numpy as np
 
 from ..function import Function
+from ..namespaces import ARRAYS
 
 
 def _plus(a, b):
@@ -24,8 +25,9 @@ class Tan(Function):
     def forward(self, x):
         return np.tan(x)
 
-    def backward(self, grad, out):
-        return (grad * (out * out + 1),)
+    def vjp(self, grad, out, on=ARRAYS):
+        y = on.data(out)
+        return (grad * (y * y + 1),)
 
     def jvp(self, tangents, out):
         y = out.data
@@ -40,9 +42,9 @@ class Asin(Function):
     def forward(self, x):
         return np.arcsin(x)
 
-    def backward(self, grad, out):
-        x = self.inputs[0]
-        return (grad / (1 - x * x).sqrt(),)
+    def vjp(self, grad, out, on=ARRAYS):
+        x = on.value(self.inputs[0])
+        return (grad / on.sqrt(1 - x * x),)
 
     def jvp(self, tangents, out):
         x = self.inputs[0].data
@@ -57,9 +59,9 @@ class Acos(Function):
     def forward(self, x):
         return np.arccos(x)
 
-    def backward(self, grad, out):
-        x = self.inputs[0]
-        return (-grad / (1 - x * x).sqrt(),)
+    def vjp(self, grad, out, on=ARRAYS):
+        x = on.value(self.inputs[0])
+        return (-grad / on.sqrt(1 - x * x),)
 
     def jvp(self, tangents, out):
         x = self.inputs[0].data
@@ -74,8 +76,8 @@ class Atan(Function):
     def forward(self, x):
         return np.arctan(x)
 
-    def backward(self, grad, out):
-        x = self.inputs[0]
+    def vjp(self, grad, out, on=ARRAYS):
+        x = on.value(self.inputs[0])
         return (grad / (x * x + 1),)
 
     def jvp(self, tangents, out):
@@ -92,8 +94,8 @@ class Atan2(Function):
     def forward(self, a, b):
         return np.arctan2(a, b)
 
-    def backward(self, grad, out):
-        a, b = self.inputs
+    def vjp(self, grad, out, on=ARRAYS):
+        a, b = on.value(self.inputs[0]), on.value(self.inputs[1])
         scale = grad / (a * a + b * b)
         return (scale * b if self.needs[0] else None,
                 -scale * a if self.needs[1] else None)
@@ -114,8 +116,8 @@ class Sinh(Function):
     def forward(self, x):
         return np.sinh(x)
 
-    def backward(self, grad, out):
-        return (grad * Cosh.apply(self.inputs[0]),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (grad * on.cosh(on.value(self.inputs[0])),)
 
     def jvp(self, tangents, out):
         return tangents[0] * np.cosh(self.inputs[0].data)
@@ -129,8 +131,8 @@ class Cosh(Function):
     def forward(self, x):
         return np.cosh(x)
 
-    def backward(self, grad, out):
-        return (grad * Sinh.apply(self.inputs[0]),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (grad * on.sinh(on.value(self.inputs[0])),)
 
     def jvp(self, tangents, out):
         return tangents[0] * np.sinh(self.inputs[0].data)
@@ -144,9 +146,9 @@ class Asinh(Function):
     def forward(self, x):
         return np.arcsinh(x)
 
-    def backward(self, grad, out):
-        x = self.inputs[0]
-        return (grad / (x * x + 1).sqrt(),)
+    def vjp(self, grad, out, on=ARRAYS):
+        x = on.value(self.inputs[0])
+        return (grad / on.sqrt(x * x + 1),)
 
     def jvp(self, tangents, out):
         x = self.inputs[0].data
@@ -161,9 +163,9 @@ class Acosh(Function):
     def forward(self, x):
         return np.arccosh(x)
 
-    def backward(self, grad, out):
-        x = self.inputs[0]
-        return (grad / (x * x - 1).sqrt(),)
+    def vjp(self, grad, out, on=ARRAYS):
+        x = on.value(self.inputs[0])
+        return (grad / on.sqrt(x * x - 1),)
 
     def jvp(self, tangents, out):
         x = self.inputs[0].data
@@ -178,8 +180,8 @@ class Atanh(Function):
     def forward(self, x):
         return np.arctanh(x)
 
-    def backward(self, grad, out):
-        x = self.inputs[0]
+    def vjp(self, grad, out, on=ARRAYS):
+        x = on.value(self.inputs[0])
         return (grad / (1 - x * x),)
 
     def jvp(self, tangents, out):
@@ -200,8 +202,8 @@ class Expm1(Function):
     def forward(self, x):
         return np.expm1(x)
 
-    def backward(self, grad, out):
-        return (grad * (out + 1),)
+    def vjp(self, grad, out, on=ARRAYS):
+        return (grad * (on.data(out) + 1),)
 
     def jvp(self, tangents, out):
         return tangents[0] * (out.data + 1)

@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from ..function import Function
+from ..namespaces import ARRAYS
 
 try:  # NOTE: scipy's erf is a vectorised C loop; math.erf per element is ~40x slower
     from scipy.special import erf as _erf_array
@@ -35,22 +36,16 @@ class Gelu(Function):
         self.cdf = cdf.astype(x.dtype, copy=False)
         return x * self.cdf
 
-    def backward(self, grad, out):
-        from .elementwise import Erf
+    def vjp(self, grad, out, on=ARRAYS):
+        x = on.data(self.inputs[0])
+        if on.graph:  # Phi(x) as recorded ops of x, so that the rule differentiates again
+            from .elementwise import Erf
 
-        x = self.inputs[0]
-        cdf = (Erf.apply(x * _SQRT_HALF) + 1) * 0.5
-        pdf = (x * x * -0.5).exp() * _INV_SQRT_2PI
-        return (grad * (cdf + x * pdf),)
-
-    def vjp(self, grad, out):
-        x = self.inputs[0].data
-        slope = np.exp(x * x * -0.5)
-        slope *= x
-        slope *= _INV_SQRT_2PI
-        slope += self.cdf
-        slope *= grad
-        return (slope,)
+            cdf = (Erf.apply(x * _SQRT_HALF) + 1) * 0.5
+        else:
+            cdf = self.cdf
+        # NOTE: one expression, so that on large arrays NumPy reuses its temporaries in place
+        return (grad * (cdf + x * (on.exp(x * x * -0.5) * _INV_SQRT_2PI)),)
 
     def jvp(self, tangents, out):
         (t,) = tangents
@@ -83,31 +78,24 @@ class LayerNorm(Function):
         out += b
         return out
 
-    def backward(self, grad, out):
-        x, w, b = self.inputs
-        axes = tuple(range(x.ndim - len(w.shape), x.ndim))
-        eps = self.eps
-        xc = x - x.mean(axes, keepdims=True)
-        rstd = ((xc * xc).mean(axes, keepdims=True) + eps) ** -0.5
-        xhat = xc * rstd
-        h = grad * w
-        dx = rstd * (h - h.mean(axes, keepdims=True)
-                     - xhat * (h * xhat).mean(axes, keepdims=True))
-        return dx, grad * xhat, grad
-
-    def vjp(self, grad, out):
-        xhat, rstd, axes = self.xhat, self.rstd, self.axes
-        w = self.inputs[1].data
+    def vjp(self, grad, out, on=ARRAYS):
+        axes = self.axes
+        w = on.data(self.inputs[1])
+        if on.graph:  # xhat and r as recorded ops of x, so that the rule differentiates again
+            x = self.inputs[0]
+            xc = x - x.mean(axes, keepdims=True)
+            rstd = ((xc * xc).mean(axes, keepdims=True) + self.eps) ** -0.5
+            xhat = xc * rstd
+        else:
+            xhat, rstd = self.xhat, self.rstd
         lead = tuple(range(grad.ndim - len(axes)))
         gw = (grad * xhat).sum(axis=lead) if self.needs[1] else None
         gb = grad.sum(axis=lead) if self.needs[2] else None
         gx = None
         if self.needs[0]:
             h = grad * w
-            gx = h - h.mean(axis=axes, keepdims=True)
-            hx = h * xhat
-            gx -= xhat * hx.mean(axis=axes, keepdims=True)
-            gx *= rstd
+            gx = rstd * (h - h.mean(axis=axes, keepdims=True)
+                         - xhat * (h * xhat).mean(axis=axes, keepdims=True))
         return gx, gw, gb
 
     def jvp(self, tangents, out):
