@@ -100,16 +100,24 @@ def test_backward_frees_the_saved_arrays_and_op_buffers():
     out = F.cross_entropy(model(Tensor(np.ones((2, 1, 8, 8), np.float32))),
                           Tensor(np.array([0, 1])))
     out.backward()
-    stack, seen = [out.grad_fn], set()
+    stack, seen, small_ops = [out.grad_fn], set(), []
     while stack:
         node = stack.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
         assert node.released
-        assert set(vars(node)) <= {"_kept", "scope", "where", "out_grad"}, (node.name, vars(node))
+        if node.out_grad is not None and all(p.data is not None and p.data.size <= SMALL
+                                             for p in node.parents):
+            # an op of small tensors only keeps its state as it was: nothing in it is large
+            small_ops.append(node.name)
+            for value in vars(node).values():
+                assert not isinstance(value, np.ndarray) or value.size <= SMALL, node.name
+        else:
+            assert set(vars(node)) <= {"_kept", "scope", "where", "out_grad"}, (node.name,
+                                                                                vars(node))
         stack.extend(p.grad_fn for p in node.parents if p.grad_fn is not None)
-    assert len(seen) > 8
+    assert "cross_entropy" in small_ops and len(seen) - len(small_ops) >= 8
 
 
 def test_intermediate_gradients_are_kept_for_small_outputs_only():
