@@ -130,6 +130,21 @@ def test_a_released_graph_still_steps_with_captions():
     assert [made_by[v] for v in backward[1]["inputs"]] == ["made by mul", "x"]
 
 
+def test_a_released_graph_of_scalars_steps_exactly_as_a_retained_one():
+    # every number of a scalar graph is kept: the page says nothing is missing, because nothing is
+    pages = []
+    for retain in (True, False):
+        x, y, z = (Tensor(v, requires_grad=True, name=n)
+                   for v, n in ((-2., "x"), (5., "y"), (-4., "z")))
+        f = (x + y) * z
+        f.backward(retain_graph=retain)
+        pages.append(viz.explore(f).data)
+    assert pages[1]["steps"] == pages[0]["steps"] and pages[1]["captions"]
+    assert pages[1]["notes"] == pages[0]["notes"] == []
+    assert pages[1]["steps"][-2]["text"] == ("backward 1/2: mul: dL/dadd_out = dL/dout × z = "
+                                             "1 × -4 = -4; dL/dz = dL/dout × add_out = 1 × 3 = 3")
+
+
 def test_big_graphs_are_summarised_beyond_max_nodes():
     data = viz.explore(long_chain(5000), max_nodes=300).data
     more = [n for n in data["nodes"] if n["kind"] == "note"]

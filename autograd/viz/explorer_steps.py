@@ -120,12 +120,28 @@ def _replay(walk, roots, params, model, total_ops, released):
     for frame in frames:
         frame.dot = None  # the pictures' DOT text: not used here
     if released:
-        return frames, ("The graph was released by backward(): the steps show the gradients "
-                        "that pass kept, those of tensors of at most 6 elements and of the "
-                        "leaves (an input used twice shows its total), and each larger "
-                        "gradient by its rule and shape. Call backward(retain_graph=True), "
-                        "or explore before backward(), to see every number.")
+        return frames, _released_note(frames)
     return frames, None
+
+
+def _released_note(frames):
+    """What the steps of a released graph leave out, or None when they miss nothing."""
+    missing = any(frame.grad_in is None
+                  or any(f and g is None for f, g in zip(frame.flows, frame.grads_out))
+                  for frame in frames)
+    shared = any("(its total over all its uses)" in frame.caption for frame in frames)
+    if not (missing or shared):
+        return None  # every gradient was small enough to keep: the steps are complete
+    what = ["The graph was released by backward(): the steps show the gradients that pass "
+            "kept"]
+    if missing:
+        what.append(", those of tensors of at most 6 elements and the leaves' .grad, and "
+                    "each larger gradient by its rule and shape")
+    if shared:
+        what.append("; an input used by several ops shows its total")
+    what.append(". Call backward(retain_graph=True), or explore before backward(), to see "
+                "every step's own numbers.")
+    return "".join(what)
 
 
 def _parents(node):
