@@ -7,7 +7,7 @@ import numpy as np
 
 from .grad_mode import state
 from .namespaces import TENSORS
-from .summary import summarise
+from .summary import SMALL, summarise
 
 Tensor = None  # set by autograd.tensor once the Tensor class exists (avoids an import cycle)
 
@@ -82,6 +82,21 @@ class Function:
     _kept = ()  # the parents a released op keeps for pictures (see release)
     out_grad = None  # dL/d the output, kept for small outputs by backward (for pictures)
     failed = None  # what raised, when a backward() that released this op failed part-way
+    _guards = None  # the in-place guards of the leaves this op saved (see _guard)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # NOTE: CPython (3.11+) sizes an instance's inline attribute storage by the names its
+        # class has seen when the instance is made; the first graph's ops would each
+        # allocate a dict (~270 bytes) when release() adds _kept and out_grad. One probe
+        # instance that sets the usual names, in apply's order, keeps them inline from the
+        # first graph on (benchmarks/README.md, "Memory after backward").
+        probe = object.__new__(cls)
+        for name in _LAYOUT:
+            try:
+                object.__setattr__(probe, name, None)
+            except AttributeError:  # a subclass that made one of them a property or slot
+                pass
 
     def forward(self, *arrays, **params):
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
@@ -205,16 +220,36 @@ class Function:
         Everything the op saved for its rule goes (input tensors, masks, im2col buffers, the
         activations of a recurrence), so the arrays die as after any release; what stays is
         the op's name, module scope and source line, its parents as summaries (see
-        autograd.summary) and `out_grad` for a small output. `inputs` becomes None, which
-        is how a second backward() knows the graph was released.
+        autograd.summary) and `out_grad` for a small output. An op of small tensors only
+        (output and inputs of at most 6 elements) holds nothing large, so it keeps its state.
+        `inputs` becomes None, which is how a second backward() knows the graph was released.
         """
-        state = self.__dict__
-        guards = state.get("_guards")
+        guards = self._guards
         if guards is not None:
+            self._guards = None
             for guard in guards:
                 _unlock(guard)
-        kept = summarise(self.inputs, memo)
+        inputs = self.inputs
+        # NOTE: an op whose output and inputs are all small (a neuron-level graph: every op)
+        # keeps its state as it is: no dict materialised and cleared, nothing allocated, two
+        # attributes set (benchmarks/README.md, "Memory after backward").
+        if out_grad is not None:
+            if type(out_grad) is _ndarray and not out_grad.shape:
+                # NOTE: a 0-d gradient kept as its NumPy scalar (32 bytes, not ~116 with its
+                # buffer): it reads like a 0-d array (shape, dtype, size) for the pictures.
+                out_grad = out_grad[()]
+            if self.bases is None:
+                for t in inputs:
+                    if t.data.size > SMALL:
+                        break
+                else:
+                    self._kept = inputs
+                    self.inputs = None
+                    self.out_grad = out_grad
+                    return
+        kept = summarise(inputs, memo)
         scope, where = self.scope, self.where
+        state = self.__dict__
         state.clear()
         self._kept = kept
         if scope:
@@ -249,6 +284,9 @@ def value(array):
     if array.shape or type(array) is not _ndarray:
         return array
     return array[()]
+
+# The attributes apply() and release() set on an op, in that order (see __init_subclass__).
+_LAYOUT = ("needs", "versions", "inputs", "_kept", "out_grad")
 
 # Shared `needs` / `versions` tuples for the common one- and two-input cases (see apply).
 _NEEDS1 = (True,)
@@ -354,7 +392,7 @@ def _guard(fn, t):
         return  # a user's read-only array, or a view of one, is not ours to unlock later
     data.flags.writeable = False
     guard = t._guard = _Guard(fn, t, data)
-    guards = fn.__dict__.get("_guards")
+    guards = fn._guards
     if guards is None:
         fn._guards = [guard]
     else:

@@ -1,4 +1,5 @@
-"""Time the engine of two checkouts in ONE process, alternating: compare_trees.py A B [rounds].
+"""Time the engine of two checkouts in ONE process, alternating: compare_trees.py A B [rounds]
+[--cpu].
 
 For before/after figures of a change to autograd's hot paths on a busy machine, where two
 runs of benchmarks/run.py a minute apart differ by more than the change. Each checkout's
@@ -6,7 +7,9 @@ runs of benchmarks/run.py a minute apart differ by more than the change. Each ch
 loaded side by side, and seven engine-only workloads (nn is not loaded: it imports
 `autograd` by name) run in alternating rounds, in both orders (A first, then B first) so
 that an order bias cancels. Reported: the median per-round ratio B/A of each order and
-their geometric mean.
+their geometric mean. With --cpu the clock is this thread's CPU time (time.thread_time)
+rather than the wall clock: on a machine shared with other jobs, waiting for a core then
+counts for neither tree (the work runs on this one thread: 1 BLAS thread).
 """
 import gc
 import importlib
@@ -108,21 +111,30 @@ def workloads(ag):
                 attention=attention, movement=movement)
 
 
+_clock = time.perf_counter
+
+
 def _timed(fn, n):
     gc.collect()
-    t0 = time.perf_counter()
+    t0 = _clock()
     for _ in range(n):
         fn()
-    return (time.perf_counter() - t0) / n
+    return (_clock() - t0) / n
 
 
 def main():
-    a_dir, b_dir = sys.argv[1], sys.argv[2]
-    rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 9
+    global _clock
+    args = [a for a in sys.argv[1:] if a != "--cpu"]
+    if "--cpu" in sys.argv:
+        _clock = time.thread_time
+    a_dir, b_dir = args[0], args[1]
+    rounds = int(args[2]) if len(args) > 2 else 9
     where = tempfile.mkdtemp()
     sys.path.insert(0, where)
     a, b = workloads(_load(a_dir, "tree_a", where)), workloads(_load(b_dir, "tree_b", where))
-    print(f"B = {b_dir}\nA = {a_dir}\n{rounds} rounds per order, ~0.25 s per block, 1 BLAS thread")
+    clock = "CPU time of this thread" if _clock is time.thread_time else "wall clock"
+    print(f"B = {b_dir}\nA = {a_dir}\n{rounds} rounds per order, ~0.25 s per block, 1 BLAS "
+          f"thread, {clock}")
     for name in a:
         a[name](), b[name]()
         n = max(1, int(0.25 / _timed(a[name], 1)))

@@ -217,7 +217,7 @@ def cmd_graph(args):
     with np.errstate(all="ignore"):  # a log(-1) or x/0 is reported below, once
         out = expr.evaluate(tree, leaves, retain_grads=True)
         out.name = "out"
-        out.backward(retain_graph=True)
+        out.backward()  # every value is a number: the released graph keeps them all
     print(f"{args.expression} = {out.item():.6g}")
     if not np.isfinite(out.item()):
         print("note: the value is not finite (a log of a negative number, a division by "

@@ -25,7 +25,10 @@ def model_page(model, data, path):
     graph.svg (chainrule.render.model_graph).
     """
     loss = tiny_batch_loss(model, data)
-    loss.backward(retain_graph=True)  # .grad on the parameters; the graph stays steppable
+    # NOTE: retain_graph not for drawing (a released graph draws and steps too) but for the
+    # page's numbers: a released graph keeps the values and gradients of tensors of at most
+    # 6 elements only, and the page shows every activation's with its histogram.
+    loss.backward(retain_graph=True)
     try:
         page = viz.explore(loss, model=model,
                            title=f"{type(model).__name__}: loss on a tiny batch")

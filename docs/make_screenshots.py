@@ -35,7 +35,7 @@ def worked_example():
     out.name = "o"
     loss = (out - 0.5) ** 2 * 0.5
     loss.name = "E"
-    loss.backward(retain_graph=True)
+    loss.backward()  # a graph of scalars keeps every number: the page is as before backward
     return viz.explore(loss, title="2-2-1 network: E = ½ (o - t)²")
 
 
@@ -49,6 +49,8 @@ def cnn():
     images = np.random.default_rng(0).random((2, 1, 28, 28), dtype=np.float32)
     loss = F.cross_entropy(model(Tensor(images)), Tensor(np.array([3, 7])))
     loss.name = "loss"
+    # retain_graph for the page's numbers: a released graph keeps those of tensors of at most
+    # 6 elements only, and the page shows every activation's with its histogram
     loss.backward(retain_graph=True)
     return viz.explore(loss, model=model, collapse=True, title="CNN: loss on two images")
 

@@ -1,6 +1,7 @@
 """The command line end to end, on tiny generated data: demo, train + resume, graph, errors."""
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -54,6 +55,26 @@ def _train(out, epochs, *extra, model="mlp", dataset="moons"):
                        "--batch-size", 32, "--seed", 3, "--out", out, "--no-progress", *extra)
     assert result.returncode == 0, result.stderr
     return json.loads((out / "metrics.json").read_text())
+
+
+def test_train_writes_a_self_contained_explorer_page_beside_the_svg(tmp_path):
+    out = tmp_path / "run"
+    result = chainrule("train", "--model", "mlp", "--dataset", "moons", "--epochs", 1,
+                       "--out", out, "--no-progress")
+    assert result.returncode == 0, result.stderr
+    ET.parse(out / "graph.svg")
+    page = (out / "graph.html").read_text()
+    assert str(out / "graph.html") in result.stdout  # train says where its files are
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    # one file: every script and style inline, nothing fetched from anywhere
+    assert not re.search(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=", page, re.I)
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, re.I)
+    assert not re.search(r"""url\(\s*["']?(?:https?:)?//|@import""", page, re.I)
+    data = json.loads(re.search(r'<script type="application/json" id="graph-data">(.*?)</script>',
+                                page, re.S).group(1))
+    params = {n["name"]: n["shape"] for n in data["nodes"] if n.get("param")}
+    weights = nn.load(out / "model.npz")  # the trained model's state_dict
+    assert params == {name: str(tuple(w.shape)) for name, w in weights.items()}
 
 
 RUNS = {  # tiny versions of the four model families

@@ -110,15 +110,39 @@ def test_readers_accept_released_summaries_and_array_gradients():
     assert tensor_view.read_grad(t).tolist() == [2.0, 4.0]  # a Tensor's .grad is a Tensor
 
 
-def test_a_released_graph_still_steps_in_order_without_captions():
+def test_a_released_graph_still_steps_with_captions():
     x = Tensor(np.arange(8.0), requires_grad=True, name="x")  # too large to keep its numbers
     g = (x * x + x).sum()
     g.backward()  # releases the graph
     data = viz.explore(g).data
-    assert not data["captions"] and any("released" in note for note in data["notes"])
-    backward = [s["text"] for s in data["steps"] if s["phase"] == "backward"]
-    assert backward == [f"backward {k}/3: {op}: gradient passed to its inputs"
-                        for k, op in ((1, "sum"), (2, "add"), (3, "mul"))]
+    assert data["captions"] and any("released" in note for note in data["notes"])
+    backward = [s for s in data["steps"] if s["phase"] == "backward"]
+    assert [s["text"].split(": ")[1] for s in backward] == ["sum", "add", "mul"]
+    texts = [s["text"] for s in backward]
+    assert texts[0] == ("backward 1/3: sum: dL/dadd_out = dL/dout broadcast to add_out's "
+                        "shape = a (8,) array that backward() did not keep")
+    # x.grad = 2x + 1, its total over its three uses: max 15 at x = 7
+    assert texts[2] == ("backward 3/3: mul: dL/dx = (8,), max|.| 15 (its total over all its "
+                        "uses); dL/dx = (8,), max|.| 15 (its total over all its uses)")
+    # every input the gradient reached is marked, its numbers kept or not
+    made_by = {n["id"]: n["name"] or "made by " + n["op"] for n in data["nodes"]
+               if n["kind"] == "value"}
+    assert [made_by[v] for v in backward[1]["inputs"]] == ["made by mul", "x"]
+
+
+def test_a_released_graph_of_scalars_steps_exactly_as_a_retained_one():
+    # every number of a scalar graph is kept: the page says nothing is missing, because nothing is
+    pages = []
+    for retain in (True, False):
+        x, y, z = (Tensor(v, requires_grad=True, name=n)
+                   for v, n in ((-2., "x"), (5., "y"), (-4., "z")))
+        f = (x + y) * z
+        f.backward(retain_graph=retain)
+        pages.append(viz.explore(f).data)
+    assert pages[1]["steps"] == pages[0]["steps"] and pages[1]["captions"]
+    assert pages[1]["notes"] == pages[0]["notes"] == []
+    assert pages[1]["steps"][-2]["text"] == ("backward 1/2: mul: dL/dadd_out = dL/dout × z = "
+                                             "1 × -4 = -4; dL/dz = dL/dout × add_out = 1 × 3 = 3")
 
 
 def test_big_graphs_are_summarised_beyond_max_nodes():

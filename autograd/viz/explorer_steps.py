@@ -1,9 +1,10 @@
 """The forward and backward passes as steps of the explorer page's slider, with chain-rule captions.
 
 Forward steps follow a topological order of the drawn ops. Backward steps come from
-`backward_steps` (steps.py), which replays the backward pass and writes one line of chain
-rule per op; where it cannot (a graph released by backward() keeps too little, an op with
-no rule), the backward steps are the forward order reversed, with no arithmetic.
+`backward_steps` (steps.py), which replays the backward pass (or, after a backward() that
+released the graph, reads what that pass kept) and writes one line of chain rule per op;
+where it cannot (an op with no rule, too many ops), the backward steps are the forward order
+reversed, with no arithmetic.
 """
 from collections import deque
 
@@ -42,8 +43,8 @@ def pass_steps(walk, roots, params=None, model=None, total_ops=None):
             if oid is None:
                 skipped += 1
                 continue
-            got = [value_id[id(p)] for p, g in zip(_parents(frame.node), frame.grads_out)
-                   if g is not None and id(p) in value_id]
+            got = [value_id[id(p)] for p, flows in zip(_parents(frame.node), frame.flows)
+                   if flows and id(p) in value_id]
             backward.append((oid, frame.caption, got))
         if not released:  # a released graph's frames hold totals; .grad reads what it kept
             grads = _accumulate(frames, roots[0])
@@ -113,20 +114,34 @@ def _replay(walk, roots, params, model, total_ops, released):
         # not use; a one-node walk keeps that cheap
         frames = list(backward_steps(root, params=params, model=model, max_nodes=1,
                                      show_data=False))
-    except Exception as exc:  # a graph released by backward(), a missing rule
-        if released:
-            return None, ("The graph was released by backward(), so the backward steps show "
-                          "the order only, without the chain-rule arithmetic. Call "
-                          "backward(retain_graph=True), or explore before backward(), to "
-                          "see it.")
+    except Exception as exc:  # a missing rule, a hook that raises
         return None, (f"The backward pass could not be replayed ({type(exc).__name__}: "
                       f"{exc}), so the backward steps show the order only.")
     for frame in frames:
         frame.dot = None  # the pictures' DOT text: not used here
     if released:
-        return frames, ("The graph was released by backward(): the steps show the gradients "
-                        "that pass kept (an input used twice shows its total).")
+        return frames, _released_note(frames)
     return frames, None
+
+
+def _released_note(frames):
+    """What the steps of a released graph leave out, or None when they miss nothing."""
+    missing = any(frame.grad_in is None
+                  or any(f and g is None for f, g in zip(frame.flows, frame.grads_out))
+                  for frame in frames)
+    shared = any("(its total over all its uses)" in frame.caption for frame in frames)
+    if not (missing or shared):
+        return None  # every gradient was small enough to keep: the steps are complete
+    what = ["The graph was released by backward(): the steps show the gradients that pass "
+            "kept"]
+    if missing:
+        what.append(", those of tensors of at most 6 elements and the leaves' .grad, and "
+                    "each larger gradient by its rule and shape")
+    if shared:
+        what.append("; an input used by several ops shows its total")
+    what.append(". Call backward(retain_graph=True), or explore before backward(), to see "
+                "every step's own numbers.")
+    return "".join(what)
 
 
 def _parents(node):

@@ -34,16 +34,24 @@ _RULES = {
     "expand": [("dL/dout summed over the broadcast axes", None)],
 }
 
+# Ops whose rule returns a gradient of the output's shape, which the engine sums back to a
+# broadcast input's shape: a released graph tells that the input was broadcast by its shape.
+_BROADCASTING = {"add": None, "sub": None, "mul": None, "div": None, "pow": None,
+                 "maximum": None, "minimum": None, "linear": (2,)}  # None: every input
+
 
 class Frame:
     """One step of the backward pass: op `node` turned `grad_in` (dL/d its output) into
     `grads_out` (dL/d each input, None where no gradient flows).
 
     `.dot` is the DOT text, `.svg` the rendered picture (rendered on first use), `.caption`
-    one line of arithmetic. Displays itself in Jupyter.
+    one line of arithmetic. `flows[i]` says whether a gradient flows to input i: after a
+    backward() that released the graph, `grad_in` and `grads_out[i]` are None where that
+    pass did not keep the array (a tensor of more than 6 elements that is not a leaf), while
+    `flows` still says where the gradient went. Displays itself in Jupyter.
     """
 
-    def __init__(self, index, node, output, grad_in, grads_out, caption, dot):
+    def __init__(self, index, node, output, grad_in, grads_out, caption, dot, flows=None):
         self.index = index
         self.node = node
         self.output = output
@@ -51,6 +59,7 @@ class Frame:
         self.grads_out = grads_out
         self.caption = caption
         self.dot = dot
+        self.flows = tuple(g is not None for g in grads_out) if flows is None else flows
         self._svg = None
 
     @property
@@ -111,29 +120,33 @@ def backward_steps(root, params=None, gradient=None, model=None, grad_colors=Fal
     else:
         seed = np.asarray(getattr(gradient, "data", gradient), dtype=root.dtype)
     known = {id(root): seed}
-    for k, (out, g, node, outs, summed) in enumerate(steps):
-        labels = {("out", id(node)): f"dL/dout = {fmt_array(g)}"}
+    for k, (out, g, node, outs, summed, flows) in enumerate(steps):
+        labels = {("out", id(node)): (f"dL/dout = {fmt_array(g)}" if g is not None
+                                      else f"dL/dout {fmt_shape(out.shape)}")}
         for i, (parent, pg) in enumerate(zip(node.parents, outs)):
             if pg is None:
+                if flows[i]:  # released: the gradient flowed, its array was not kept
+                    labels[("in", id(node), i)] = (f"dL/d{aliases[id(parent)]} "
+                                                   f"{fmt_shape(parent.shape)}")
                 continue
             if summed[i] is None or id(parent) not in known:  # None: a total (see _kept_steps)
                 known[id(parent)] = pg
             else:
                 known[id(parent)] = known[id(parent)] + pg
             labels[("in", id(node), i)] = f"dL/d{aliases[id(parent)]} += {fmt_array(pg)}"
-        caption = _caption(node, out, g, outs, summed, aliases)
+        caption = _caption(node, out, g, outs, summed, flows, aliases)
         overlay = Overlay(grads=dict(known), highlight=node, edge_labels=labels,
                           names=aliases)
         body, _ = build_dot([root], params=params, model=model, grad_colors=grad_colors,
                             overlay=overlay, title=f"step {k + 1}/{len(steps)}  {caption}",
                             **kw)
         dot = "digraph backward_step {\n" + "".join(body) + "}\n"
-        yield Frame(k, node, out, g, outs, caption, dot)
+        yield Frame(k, node, out, g, outs, caption, dot, tuple(flows))
 
 
 def _replayed_steps(walk, root, gradient):
-    """(output, dL/dout, op, dL/d each input, broadcast flags) per op, from a backward pass
-    that keeps the graph and returns its gradients instead of writing them on leaves."""
+    """(output, dL/dout, op, dL/d each input, broadcast flags, flows) per op, from a backward
+    pass that keeps the graph and returns its gradients instead of writing them on leaves."""
     from autograd.engine import backward
 
     leaves = [t for _, t in walk.values if t.is_leaf and t.requires_grad]
@@ -148,7 +161,8 @@ def _replayed_steps(walk, root, gradient):
             else:
                 outs.append(_sum_to(np.array(pg.data, copy=True), parent.shape))
                 summed.append(pg.shape != parent.shape)
-        steps.append((t, np.array(g.data, copy=True), node, outs, summed))
+        flows = [pg is not None for pg in outs]
+        steps.append((t, np.array(g.data, copy=True), node, outs, summed, flows))
 
     backward([root], None if gradient is None else [gradient], retain_graph=True,
              inputs=leaves, on_step=on_step)
@@ -156,9 +170,16 @@ def _replayed_steps(walk, root, gradient):
 
 
 def _kept_steps(walk):
-    """The same steps from what a releasing backward() kept: each op's output gradient
-    (Function.out_grad) and, for each input, the gradient it received in all: exact where
-    the op is its only consumer; for a shared input its total, flagged None."""
+    """The same steps from what a releasing backward() kept, computing nothing again: each
+    op's output gradient where it was small (Function.out_grad) and, for each input, the
+    gradient it received in all: exact where the op is its only consumer; for a shared
+    input its total, flagged None. A larger intermediate's gradient was not kept: its
+    entry is None and `flows` says that a gradient went there (the caption gives its rule
+    and shape).
+
+    NOTE: the engine keeps nothing more for this than for draw_graph (no statistics, no
+    copies): a training step pays nothing for frames that nobody asks for.
+    """
     out_of = {id(node): out for _, node, out in walk.ops}
     uses = {}
     for _, node, _ in walk.ops:
@@ -168,16 +189,20 @@ def _kept_steps(walk):
     for node in _backward_order(walk):
         out = out_of[id(node)]
         g = value_grad(out)
-        if g is None:
-            raise RuntimeError(
-                "backward_steps: the graph was released by backward(), which keeps the "
-                "gradients of tensors of at most 6 elements only, and op "
-                f"'{node.name}' has an output of shape {fmt_shape(out.shape)}; call "
-                "backward(retain_graph=True) the first time to step through it")
-        outs = [value_grad(p) if p.requires_grad else None for p in node.parents]
-        summed = [False if uses[id(p)] == 1 else None for p in node.parents]
-        steps.append((out, g, node, outs, summed))
+        flows = [bool(p.requires_grad) for p in node.parents]
+        outs = [value_grad(p) if flow else None for p, flow in zip(node.parents, flows)]
+        summed = [_broadcast(node, i, p, out) if uses[id(p)] == 1 else None
+                  for i, p in enumerate(node.parents)]
+        steps.append((out, g, node, outs, summed, flows))
     return steps
+
+
+def _broadcast(node, i, parent, out):
+    """Whether op `node` broadcast its input `i` (so the engine summed its gradient back)."""
+    if node.name not in _BROADCASTING:
+        return False
+    which = _BROADCASTING[node.name]
+    return (which is None or i in which) and tuple(parent.shape) != tuple(out.shape)
 
 
 def _backward_order(walk):
@@ -228,24 +253,26 @@ def _sum_to(array, shape):
     return array
 
 
-def _caption(node, out, g, outs, summed, aliases):
+def _caption(node, out, g, outs, summed, flows, aliases):
     """One line: 'mul: dL/dz = dL/dout × add_out = 1 × 3 = 3; ...'."""
     inputs = node.parents
     rules = _RULES.get(node.name)
     names = {"A": aliases[id(inputs[0])] if inputs else "",
              "B": aliases[id(inputs[1])] if len(inputs) > 1 else ""}
     data = [value_data(t) for t in (out, *inputs)]
-    scalar = g.size == 1 and all(d is not None and d.size == 1 for d in data)
-    values = dict(g=fmt_array(g), out=fmt_array(data[0]) if scalar else "",
+    scalar = (g is not None and g.size == 1
+              and all(d is not None and d.size == 1 for d in data))
+    values = dict(g=fmt_array(g) if scalar else "",
+                  out=fmt_array(data[0]) if scalar else "",
                   a=fmt_array(data[1]) if scalar and inputs else "",
                   b=fmt_array(data[2]) if scalar and len(inputs) > 1 else "")
     parts = []
     for i, (parent, pg) in enumerate(zip(inputs, outs)):
-        if pg is None:
+        if pg is None and not flows[i]:
             continue
         text = f"dL/d{aliases[id(parent)]} = "
-        if summed[i] is None:  # a released graph kept only its total over every use
-            parts.append(text + f"{fmt_array(pg)} (its total over all its uses)")
+        if summed[i] is None and pg is not None:  # a released graph kept only its total
+            parts.append(text + f"{_numbers(pg)} (its total over all its uses)")
             continue
         if rules is not None and i < len(rules):
             symbolic, numeric = rules[i]
@@ -255,11 +282,24 @@ def _caption(node, out, g, outs, summed, aliases):
             text += " = "
             if scalar and numeric is not None:
                 text += numeric.format(**values) + " = "
-        result = fmt_array(pg) if pg.size <= 6 else f"{fmt_shape(pg.shape)}, {fmt_array(pg)}"
+        if pg is None:  # released by backward(), which keeps the gradients of small tensors
+            parts.append(text + f"{_a_shape(parent.shape)} that backward() did not keep")
+            continue
+        result = _numbers(pg)
         if not text.endswith(f"= {result} = "):  # add's rule is the number itself
             text += result
         parts.append(text.removesuffix(" = "))
     return f"{node.name}: " + "; ".join(parts)
+
+
+def _numbers(g):
+    """A gradient in a caption: its numbers, or its shape and max |.| when large."""
+    return fmt_array(g) if g.size <= 6 else f"{fmt_shape(g.shape)}, {fmt_array(g)}"
+
+
+def _a_shape(shape):
+    """'a (4, 4) array' or 'a scalar', for captions."""
+    return "a scalar" if tuple(shape) == () else f"a {fmt_shape(shape)} array"
 
 
 class FramePlayer:
