@@ -18,17 +18,25 @@ def session(path):
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
+def _train_and_export(tmp_path, model, *train_args):
+    """One epoch of `chainrule train --model MODEL`, then `chainrule export` of its weights:
+    the run's folder, the checked ONNX file and the export's stdout."""
+    run = tmp_path / "runs" / model
+    code = cli.main(["train", "--model", model, *train_args, "--epochs", "1",
+                     "--out", str(run), "--no-progress"])
+    assert code == 0
+    out = tmp_path / f"{model}.onnx"
+    result = chainrule("export", run / "model.npz", "--model", model, "--onnx", out)
+    assert result.returncode == 0, result.stderr
+    onnx.checker.check_model(onnx.load(str(out)))
+    return run, out, result.stdout
+
+
 def test_a_trained_cnn_exports_and_runs_in_onnx_runtime(tmp_path):
     pytest.importorskip("sklearn")  # the digits ship with scikit-learn
-    run = tmp_path / "runs" / "cnn"
-    code = cli.main(["train", "--model", "cnn", "--dataset", "digits", "--epochs", "1",
-                     "--limit", "64", "--batch-size", "32", "--out", str(run), "--no-progress"])
-    assert code == 0
-    out = tmp_path / "cnn.onnx"
-    result = chainrule("export", run / "model.npz", "--model", "cnn", "--onnx", out)
-    assert result.returncode == 0, result.stderr
-    assert "cnn.onnx" in result.stdout and "batch" in result.stdout
-    onnx.checker.check_model(onnx.load(str(out)))
+    run, out, stdout = _train_and_export(tmp_path, "cnn", "--dataset", "digits",
+                                         "--limit", "64", "--batch-size", "32")
+    assert "cnn.onnx" in stdout and "batch" in stdout
     # the same weights in chainrule, on a batch of another size than the export's
     model = models.CNN(1, 8, 10)
     model.load_state_dict(nn.load(run / "model.npz"))
@@ -63,16 +71,9 @@ def test_mlp_and_lstm_weights_export(tmp_path):
 
 
 def test_a_trained_gpt_exports_with_free_batch_and_length(tmp_path):
-    run = tmp_path / "runs" / "gpt"
-    code = cli.main(["train", "--model", "gpt", "--dataset", "text", "--epochs", "1",
-                     "--limit", "1500", "--seq-len", "16", "--batch-size", "32", "--out",
-                     str(run), "--no-progress"])
-    assert code == 0
-    out = tmp_path / "gpt.onnx"
-    result = chainrule("export", run / "model.npz", "--model", "gpt", "--onnx", out)
-    assert result.returncode == 0, result.stderr
-    assert "batch" in result.stdout and "time" in result.stdout
-    onnx.checker.check_model(onnx.load(str(out)))
+    run, out, stdout = _train_and_export(tmp_path, "gpt", "--dataset", "text", "--limit",
+                                         "1500", "--seq-len", "16", "--batch-size", "32")
+    assert "batch" in stdout and "time" in stdout
     # the run's weights in the CLI's CharGPT (block_size = --seq-len), against ONNX Runtime
     state = nn.load(run / "model.npz")
     vocab = np.shape(getattr(state["token.weight"], "data", state["token.weight"]))[0]
