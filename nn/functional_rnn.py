@@ -15,6 +15,7 @@ GRU gates r, z, n with n = tanh(W_in x + b_in + r * (W_hn h + b_hn)).
 import numpy as np
 
 from autograd import Tensor, as_tensor
+from autograd.ops import Linear
 from autograd.ops.rnn import GRULayer, LSTMLayer, RNNLayer
 
 __all__ = ["rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell", "recurrent_layer"]
@@ -28,11 +29,10 @@ def _tensor(x):
 
 def _input_projection(x, w_ih, bias):
     """(T, B, I) -> (T, B, G): x W_ih^T + bias for every step in one matmul."""
-    steps, batch, size = x.shape
-    proj = x.reshape(steps * batch, size) @ w_ih.T
-    if bias is not None:
-        proj = proj + bias
-    return proj.reshape(steps, batch, w_ih.shape[0])
+    # NOTE: the fused Linear (one GEMM over the T * B rows, the bias added in place, W_ih's
+    # gradient in its own layout) rather than transpose, matmul and add: three nodes and a
+    # (T, B, G) temporary fewer (benchmarks/README.md, "Issue 16: second round").
+    return Linear.apply(x, w_ih) if bias is None else Linear.apply(x, w_ih, bias)
 
 
 def recurrent_layer(mode, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, c0=None, reverse=False):

@@ -19,7 +19,10 @@ class Linear(Function):
     name = "linear"
 
     def forward(self, x, w, b=None):
-        out = np.matmul(x, w.T)
+        # NOTE: NumPy runs (T, B, I) @ (I, O) as T products of B rows; as (T * B, I) rows it
+        # is one GEMM (50 x 32 x 128 @ 128 x 65: 0.52 -> 0.32 ms). The reshape is a view for
+        # any x whose leading axes can be merged (contiguous, or a slice of the last axis).
+        out = np.matmul(x.reshape(-1, x.shape[-1]), w.T).reshape(x.shape[:-1] + w.shape[:1])
         if b is not None:
             if out.dtype == np.result_type(out, b):
                 out += b

@@ -53,6 +53,14 @@ def _zeros_for(tangents, inputs):
             for t, d in zip(inputs, tangents)]
 
 
+def _rows_times(w):
+    """W^T as a C-contiguous copy, for the per-step products h @ W^T."""
+    # NOTE: OpenBLAS multiplies a few rows (the batch) by a transposed, F-ordered matrix ~1.5x
+    # slower than by the same matrix stored C-contiguous: 32 x 128 @ 128 x 512, float32, 88
+    # against 58 us (benchmarks/README.md, "Issue 16: second round"). One copy per sequence.
+    return np.ascontiguousarray(w.T)
+
+
 def _stack(rows):
     from ..composites import stack
 
@@ -84,7 +92,7 @@ class RNNLayer(_Recurrence):
                              f"got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
         out = np.empty(xproj.shape[:2] + (w_hh.shape[0],), dtype=xproj.dtype)
-        w_t, h = w_hh.T, h0
+        w_t, h = _rows_times(w_hh), h0
         for t in range(xproj.shape[0]):
             a = out[t]
             np.matmul(h, w_t, out=a)
@@ -120,7 +128,8 @@ class RNNLayer(_Recurrence):
         # d pre_t = d xproj_t + d h_{t-1} W_hh^T + h_{t-1} d W_hh^T, d h_t = act'(pre_t) d pre_t
         (_, w_hh, h0), hs = self.inputs, out.data
         tx, tw, th = tangents
-        w_t = w_hh.data.T
+        w_t = _rows_times(w_hh.data)
+        tw_t = None if tw is None else _rows_times(tw)
         dh = None if th is None else np.asarray(th)
         h_prev = h0.data
         douts = np.empty_like(hs)
@@ -129,8 +138,8 @@ class RNNLayer(_Recurrence):
             d[...] = 0 if tx is None else tx[t]
             if dh is not None:
                 d += dh @ w_t
-            if tw is not None:
-                d += h_prev @ tw.T
+            if tw_t is not None:
+                d += h_prev @ tw_t
             if self.nonlinearity == "tanh":
                 d *= 1 - hs[t] * hs[t]
             else:
@@ -186,7 +195,7 @@ class LSTMLayer(_Recurrence):
         tanh_c = np.empty((steps, batch, hidden), dtype=xproj.dtype)
         # The halving inside tanh(x/2) is folded into the inputs and the weights, once.
         x_scaled = xproj * scale
-        w_scaled = w_hh.T * scale
+        w_scaled = _rows_times(w_hh * scale[:, None])
         h, c = h0, c0
         for t in range(steps):
             a = acts[t]
@@ -256,7 +265,7 @@ class LSTMLayer(_Recurrence):
         hc, acts, tanh_c = out.data, self.acts, self.tanh_c
         steps, batch, four_h = acts.shape
         hidden = four_h // 4
-        w_t = self.inputs[1].data.T
+        w_t, tw_t = _rows_times(self.inputs[1].data), _rows_times(tw)
         a4 = acts.reshape(steps, batch, 4, hidden)
         slope = a4 * (1 - a4)  # sigmoid' for i, f, o
         slope[:, :, 2] = 1 - a4[:, :, 2] * a4[:, :, 2]  # tanh' for g
@@ -264,7 +273,7 @@ class LSTMLayer(_Recurrence):
         h_prev, c_prev = self.inputs[2].data, self.inputs[3].data
         douts = np.empty_like(hc)
         for t in range(steps):
-            dg = tx[t] + dh @ w_t + h_prev @ tw.T
+            dg = tx[t] + dh @ w_t + h_prev @ tw_t
             dg = dg.reshape(batch, 4, hidden) * slope[t]
             i, f, g, o = a4[t, :, 0], a4[t, :, 1], a4[t, :, 2], a4[t, :, 3]
             dc = dg[:, 1] * c_prev + f * dc + dg[:, 0] * g + i * dg[:, 2]
@@ -303,7 +312,7 @@ class GRULayer(_Recurrence):
         out = np.empty((steps, batch, hidden), dtype=xproj.dtype)
         acts = np.empty_like(xproj)                    # r, z, n
         gh_n = np.empty((steps, batch, hidden), dtype=xproj.dtype)
-        w_t, h = w_hh.T, h0
+        w_t, h = _rows_times(w_hh), h0
         for t in range(steps):
             gh = h @ w_t
             gh += b_hh
@@ -367,12 +376,12 @@ class GRULayer(_Recurrence):
         hs, acts, gh_n = out.data, self.acts, self.gh_n
         steps, batch, three_h = acts.shape
         hidden = three_h // 3
-        w_t = self.inputs[1].data.T
+        w_t, tw_t = _rows_times(self.inputs[1].data), _rows_times(tw)
         dh, h_prev = th, self.inputs[3].data
         douts = np.empty_like(hs)
         for t in range(steps):
             r, z, n = acts[t, :, :hidden], acts[t, :, hidden:2 * hidden], acts[t, :, 2 * hidden:]
-            dgh = dh @ w_t + h_prev @ tw.T + tb
+            dgh = dh @ w_t + h_prev @ tw_t + tb
             dr = (tx[t, :, :hidden] + dgh[:, :hidden]) * r * (1 - r)
             dz = (tx[t, :, hidden:2 * hidden] + dgh[:, hidden:2 * hidden]) * z * (1 - z)
             dn = (tx[t, :, 2 * hidden:] + dr * gh_n[t] + r * dgh[:, 2 * hidden:]) * (1 - n * n)
