@@ -41,6 +41,7 @@ QUANTITIES = {
         13: {"MLP accuracy": "mlp_history[-1]",
              "MLP - softmax": "mlp_history[-1] - softmax_history[-1]"},
         17: {"lowest-F1 class": "class_names[int(F1.argmin())]"},
+        19: {"most frequent mistake": "f'{class_names[true_k]} as {class_names[pred_k]}'"},
     },
     "06_cnn": {19: {"CNN accuracy": "history[-1]"}},
     "07_rnn_lstm": {
