@@ -32,9 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # For each notebook: {cell index: {label: expression}}, evaluated in the kernel right after
-# that cell (the names of a later cell may reuse the names of an earlier one).
+# that cell (the names of a later cell may reuse the names of an earlier one). Indices count
+# every cell of the .ipynb, markdown included: move a cell and its index here moves too.
 QUANTITIES = {
-    "04_neural_networks": {},
     "05_fashion_mnist": {
         3: {"dataset": "dataset.split(' ')[0]"},
         9: {"softmax accuracy": "softmax_history[-1]"},
