@@ -40,7 +40,10 @@ def test_demo_writes_graph_curves_and_decision_boundary(tmp_path):
     result = chainrule("demo", "--out", out)
     assert result.returncode == 0, result.stderr
     accuracy = float(result.stdout.split("test accuracy ")[1].split()[0])
-    assert accuracy > 0.9  # spirals are learnable; a broken step or loss would not get here
+    # Spirals are learnable; a broken step or loss would not get here. Measured (seeds 0-9,
+    # 1 and 2 BLAS threads, AVX-512 and AVX2 kernels; benchmarks/notebook_margins.py demo):
+    # 0.967-0.993, a third of the error 0.9 allows.
+    assert accuracy > 0.9
     ET.parse(out / "graph.svg")  # a well-formed SVG
     assert_png(out / "curves.png")
     assert_png(out / "decision_boundary.png")
