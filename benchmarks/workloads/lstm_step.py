@@ -17,16 +17,16 @@ from .common import Cycle, chainrule_nn, chainrule_sgd, cross_entropy, load_weig
 VOCAB, HIDDEN, SEQ, BATCH, LR = 65, 128, 50, 32, 0.5
 
 
-def _batches(n):
-    """(one-hot inputs (SEQ, BATCH, VOCAB) float32, next-char targets (SEQ, BATCH) int64)."""
+def _batches(n, seq=SEQ):
+    """(one-hot inputs (seq, BATCH, VOCAB) float32, next-char targets (seq, BATCH) int64)."""
     path = os.path.join(os.path.dirname(__file__), "..", "..", "chainrule", "data", "dhammapada.txt")
     with open(path, "rb") as f:
         codes = np.frombuffer(f.read(), np.uint8).astype(np.int64) % VOCAB
     rng = np.random.default_rng(0)
     out = []
     for _ in range(n):
-        starts = rng.integers(0, len(codes) - SEQ - 1, BATCH)
-        idx = np.stack([codes[s:s + SEQ + 1] for s in starts], axis=1)  # (SEQ + 1, BATCH)
+        starts = rng.integers(0, len(codes) - seq - 1, BATCH)
+        idx = np.stack([codes[s:s + seq + 1] for s in starts], axis=1)  # (seq + 1, BATCH)
         x = np.eye(VOCAB, dtype=np.float32)[idx[:-1]]
         out.append((x, idx[1:].copy()))
     return out
@@ -73,10 +73,10 @@ def _torch_step_fn(model, batches):
     return step
 
 
-def build(quick):
+def build(quick, seq=SEQ):
     nn = chainrule_nn("LSTM", "Linear", "Module")
     ce = cross_entropy()
-    batches = _batches(4)
+    batches = _batches(4, seq)
     torch.manual_seed(0)
     tmodel = _TorchLSTM()
     weights = state_arrays(tmodel)
