@@ -233,9 +233,12 @@ def plot(rows, note, path):
         bottom.errorbar(x, ratio, yerr=[lo, hi], fmt="o-", color="tab:green", capsize=3)
         bottom.axhline(1.0, color="grey", lw=1, ls=":")
         for i, (xi, ri) in enumerate(zip(x, ratio)):
-            last = i == len(x) - 1  # the last label goes to the left of its point, inside the axes
+            # Labels right of their point (the last one left, inside the axes), every other one
+            # below the line so that neighbours at similar heights do not run into each other.
+            last = i == len(x) - 1
             bottom.annotate(f"{ri:.2f}", (xi, ri), textcoords="offset points",
-                            xytext=(-6 if last else 5, 6), ha="right" if last else "left", fontsize=8)
+                            xytext=(-7 if last else 7, 5 if i % 2 == 0 else -12),
+                            ha="right" if last else "left", fontsize=8)
         bottom.set_xscale("log")
         bottom.set_ylim(0, ratio_top)  # one scale for every sweep, so panels compare
         bottom.grid(True, alpha=0.3)
