@@ -16,11 +16,20 @@ import os
 import sys
 
 TOP_PAD = 64 << 20  # bytes of freed heap glibc keeps instead of returning them
-_M_TOP_PAD = -2  # mallopt parameter number, from glibc's malloc.h
+MMAP_THRESHOLD = 32 << 20  # blocks below this come from the heap (glibc's own adaptive maximum)
+_M_TOP_PAD = -2  # mallopt parameter numbers, from glibc's malloc.h
+_M_MMAP_THRESHOLD = -3
 
 
-def keep_freed_heap(pad=TOP_PAD):
-    """Ask glibc to keep `pad` bytes of freed heap (mallopt(M_TOP_PAD)); True if it did.
+def keep_freed_heap(pad=TOP_PAD, mmap_threshold=MMAP_THRESHOLD):
+    """Ask glibc to keep `pad` bytes of freed heap (mallopt(M_TOP_PAD)) and to serve blocks
+    below `mmap_threshold` from the heap (mallopt(M_MMAP_THRESHOLD)); True if it did.
+
+    NOTE: setting M_TOP_PAD switches off glibc's adaptive mmap threshold (man mallopt), which
+    would otherwise rise to the size of the arrays a program frees (up to 32 MiB). Frozen
+    wherever it stood at import (128 KiB in a fresh process), every larger array, a 4 MiB
+    weight gradient, would be mapped fresh and page-faulted on every step; so the threshold
+    is set to that adaptive maximum here.
 
     >>> keep_freed_heap() in (True, False)
     True
@@ -33,7 +42,8 @@ def keep_freed_heap(pad=TOP_PAD):
     except (OSError, AttributeError):
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    return mallopt(_M_TOP_PAD, int(pad)) == 1
+    return mallopt(_M_TOP_PAD, int(pad)) == 1 and mallopt(_M_MMAP_THRESHOLD,
+                                                          int(mmap_threshold)) == 1
 
 
 applied = os.environ.get("CHAINRULE_MALLOC", "").lower() != "default" and keep_freed_heap()
