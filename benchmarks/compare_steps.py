@@ -12,9 +12,7 @@ each order and their geometric mean, as compare_trees.py does. No PyTorch in the
     python benchmarks/compare_steps.py /tmp/before . --only lstm,cnn --rounds 9
 """
 import argparse
-import gc
 import os
-import statistics
 import sys
 import time
 
@@ -25,6 +23,7 @@ import numpy as np  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from harness import both_orders, timed  # noqa: E402
 from workloads.common import fashion_batches  # noqa: E402
 
 
@@ -90,17 +89,6 @@ def _workloads(autograd, nn, F):
     return {"lstm": lstm, "cnn": cnn}
 
 
-CLOCK = time.perf_counter
-
-
-def _timed(fn, n):
-    gc.collect()
-    t0 = CLOCK()
-    for _ in range(n):
-        fn()
-    return (CLOCK() - t0) / n
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("a")
@@ -111,35 +99,21 @@ def main():
                         help="cpu: this process's CPU time (time.process_time), which does not "
                              "count the time other jobs hold the cores; only with 1 BLAS thread")
     args = parser.parse_args()
-    global CLOCK
-    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     (mods_a, a), (mods_b, b) = _load(args.a), _load(args.b)
     mods = {id(a): mods_a, id(b): mods_b}
 
     def run(side, name, n):
         sys.modules.update(mods[id(side)])
-        return _timed(side[name], n)
+        return timed(side[name], n, clock)
 
     print(f"B = {args.b}\nA = {args.a}\n{args.rounds} rounds per order, ~0.3 s per block, "
           f"{os.environ['OPENBLAS_NUM_THREADS']} BLAS thread(s), {args.clock} clock")
     for name in args.only.split(","):
         for side in (a, b):
             run(side, name, 3)
-        n = max(1, int(0.3 / run(a, name, 1)))
-        medians, times = [], {"A": [], "B": []}
-        for first, second in ((a, b), (b, a)):
-            ratios = []
-            for _ in range(args.rounds):
-                t1, t2 = run(first, name, n), run(second, name, n)
-                ta, tb = (t1, t2) if first is a else (t2, t1)
-                times["A"].append(ta)
-                times["B"].append(tb)
-                ratios.append(tb / ta)
-            medians.append(statistics.median(ratios))
-        geo = (medians[0] * medians[1]) ** 0.5
-        print(f"{name:5s} A {statistics.median(times['A']) * 1e3:8.3f} ms  "
-              f"B {statistics.median(times['B']) * 1e3:8.3f} ms  B/A: A first {medians[0]:.3f}, "
-              f"B first {medians[1]:.3f}, geometric mean {geo:.3f}", flush=True)
+        both_orders(f"{name:5s}", lambda n: run(a, name, n), lambda n: run(b, name, n),
+                    args.rounds, 0.3)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,9 @@ their geometric mean. With --cpu the clock is this thread's CPU time (time.threa
 rather than the wall clock: on a machine shared with other jobs, waiting for a core then
 counts for neither tree (the work runs on this one thread: 1 BLAS thread).
 """
-import gc
 import importlib
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -24,6 +22,8 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = "1"
 
 import numpy as np  # noqa: E402
+
+from harness import both_orders, timed  # noqa: E402
 
 
 def _load(tree, name, where):
@@ -111,47 +111,22 @@ def workloads(ag):
                 attention=attention, movement=movement)
 
 
-_clock = time.perf_counter
-
-
-def _timed(fn, n):
-    gc.collect()
-    t0 = _clock()
-    for _ in range(n):
-        fn()
-    return (_clock() - t0) / n
-
-
 def main():
-    global _clock
     args = [a for a in sys.argv[1:] if a != "--cpu"]
-    if "--cpu" in sys.argv:
-        _clock = time.thread_time
+    clock = time.thread_time if "--cpu" in sys.argv else time.perf_counter
     a_dir, b_dir = args[0], args[1]
     rounds = int(args[2]) if len(args) > 2 else 9
     where = tempfile.mkdtemp()
     sys.path.insert(0, where)
     a, b = workloads(_load(a_dir, "tree_a", where)), workloads(_load(b_dir, "tree_b", where))
-    clock = "CPU time of this thread" if _clock is time.thread_time else "wall clock"
+    what = "CPU time of this thread" if clock is time.thread_time else "wall clock"
     print(f"B = {b_dir}\nA = {a_dir}\n{rounds} rounds per order, ~0.25 s per block, 1 BLAS "
-          f"thread, {clock}")
+          f"thread, {what}")
     for name in a:
-        a[name](), b[name]()
-        n = max(1, int(0.25 / _timed(a[name], 1)))
-        medians, times = [], {"A": [], "B": []}
-        for first, second in ((a, b), (b, a)):
-            ratios = []
-            for _ in range(rounds):
-                t1, t2 = _timed(first[name], n), _timed(second[name], n)
-                ta, tb = (t1, t2) if first is a else (t2, t1)
-                times["A"].append(ta)
-                times["B"].append(tb)
-                ratios.append(tb / ta)
-            medians.append(statistics.median(ratios))
-        geo = (medians[0] * medians[1]) ** 0.5
-        print(f"{name:13s} A {statistics.median(times['A']) * 1e3:8.3f} ms  "
-              f"B {statistics.median(times['B']) * 1e3:8.3f} ms  B/A: A first {medians[0]:.3f}, "
-              f"B first {medians[1]:.3f}, geometric mean {geo:.3f}", flush=True)
+        fa, fb = a[name], b[name]
+        fa(), fb()
+        both_orders(f"{name:13s}", lambda n: timed(fa, n, clock), lambda n: timed(fb, n, clock),
+                    rounds, 0.25)
     shutil.rmtree(where)
 
 

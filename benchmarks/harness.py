@@ -62,13 +62,39 @@ def alternate(contenders, rounds=7, target=0.3):
     times = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, fn in contenders.items():
-            n = counts[name]
-            gc.collect()  # outside the timed block: no contender pays for another's garbage
-            t0 = time.perf_counter()
-            for _ in range(n):
-                fn()
-            times[name].append((time.perf_counter() - t0) / n)
+            # timed() collects outside the timed block: no contender pays for another's garbage
+            times[name].append(timed(fn, counts[name]))
     return times, counts
+
+
+def timed(fn, n, clock=time.perf_counter):
+    """Seconds per call of fn over n calls by `clock`, after a collection outside the block."""
+    gc.collect()
+    t0 = clock()
+    for _ in range(n):
+        fn()
+    return (clock() - t0) / n
+
+
+def both_orders(label, time_a, time_b, rounds, block):
+    """Two versions of one step (time_x(n): seconds per call over n calls) in alternating
+    rounds, A first then B first, so that an order bias cancels; prints the median times, the
+    median per-round ratio B/A of each order and their geometric mean."""
+    n = max(1, int(block / time_a(1)))
+    medians, times = [], {"A": [], "B": []}
+    for first, second in ((time_a, time_b), (time_b, time_a)):
+        ratios = []
+        for _ in range(rounds):
+            t1, t2 = first(n), second(n)
+            ta, tb = (t1, t2) if first is time_a else (t2, t1)
+            times["A"].append(ta)
+            times["B"].append(tb)
+            ratios.append(tb / ta)
+        medians.append(statistics.median(ratios))
+    geo = (medians[0] * medians[1]) ** 0.5
+    print(f"{label} A {statistics.median(times['A']) * 1e3:8.3f} ms  "
+          f"B {statistics.median(times['B']) * 1e3:8.3f} ms  B/A: A first {medians[0]:.3f}, "
+          f"B first {medians[1]:.3f}, geometric mean {geo:.3f}", flush=True)
 
 
 def ratio(times, a, b):

@@ -59,7 +59,7 @@ def build_mlp(batch, width):
     import nn
     from harness import Bench
     from workloads.common import (Cycle, chainrule_sgd, cross_entropy, fashion_batches,
-                                  load_weights, state_arrays)
+                                  load_weights, sgd_step, state_arrays)
 
     batches = fashion_batches(batch, 4)
     torch.manual_seed(0)
@@ -69,14 +69,7 @@ def build_mlp(batch, width):
     weights = state_arrays(tmodel)
     topt = torch.optim.SGD(tmodel.parameters(), lr=MLP_LR)
     tnext = Cycle([(torch.from_numpy(x.reshape(len(x), -1)), torch.from_numpy(y)) for x, y in batches])
-
-    def torch_step():
-        x, y = tnext()
-        loss = torch.nn.functional.cross_entropy(tmodel(x), y)
-        topt.zero_grad()
-        loss.backward()
-        topt.step()
-        return loss.item()
+    torch_step = sgd_step(tmodel, torch.nn.functional.cross_entropy, topt, tnext)
 
     from autograd import Tensor
 
@@ -85,14 +78,7 @@ def build_mlp(batch, width):
     opt = chainrule_sgd(model.parameters(), MLP_LR)
     ce = cross_entropy()
     cnext = Cycle([(Tensor(x.reshape(len(x), -1)), Tensor(y)) for x, y in batches])
-
-    def chainrule_step():
-        x, y = cnext()
-        loss = ce(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return float(loss)
+    chainrule_step = sgd_step(model, ce, opt, cnext)
 
     contenders = {"chainrule": chainrule_step, "pytorch": torch_step}
     losses = {name: [fn(), fn()] for name, fn in contenders.items()}  # step 2 checks the update

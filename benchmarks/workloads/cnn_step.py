@@ -6,7 +6,7 @@ from autograd import Tensor
 from harness import Bench
 
 from .common import (Cycle, chainrule_nn, chainrule_sgd, cross_entropy, fashion_batches,
-                     load_weights, state_arrays)
+                     load_weights, sgd_step, state_arrays)
 
 BATCH, LR = 64, 0.05
 
@@ -26,27 +26,11 @@ def build(quick):
     weights = state_arrays(tmodel)
     topt = torch.optim.SGD(tmodel.parameters(), lr=LR)
     tnext = Cycle([(torch.from_numpy(x[:, None]), torch.from_numpy(y)) for x, y in batches])
-
-    def torch_step():
-        x, y = tnext()
-        loss = torch.nn.functional.cross_entropy(tmodel(x), y)
-        topt.zero_grad()
-        loss.backward()
-        topt.step()
-        return loss.item()
-
+    torch_step = sgd_step(tmodel, torch.nn.functional.cross_entropy, topt, tnext)
     model = load_weights(nn.Sequential(*_layers(nn)), weights)
     opt = chainrule_sgd(model.parameters(), LR)
     cnext = Cycle([(Tensor(x[:, None]), Tensor(y)) for x, y in batches])
-
-    def chainrule_step():
-        x, y = cnext()
-        loss = ce(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return float(loss)
-
+    chainrule_step = sgd_step(model, ce, opt, cnext)
     contenders = {"chainrule": chainrule_step, "pytorch": torch_step}
     losses = {name: [fn(), fn()] for name, fn in contenders.items()}
     return Bench("cnn_step", contenders, losses, unit="ms/step", scale=1e3, rtol=1e-4)

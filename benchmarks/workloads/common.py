@@ -99,6 +99,21 @@ def cross_entropy():
     return F.cross_entropy
 
 
+def sgd_step(model, loss_fn, opt, next_batch):
+    """One training step as a function, the same in either library: the next batch,
+    loss_fn(model(x), y), zero_grad, backward, the optimizer's step; returns the loss."""
+
+    def step():
+        x, y = next_batch()
+        loss = loss_fn(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
 def chain(x, a, b, n):
     """n elementwise ops in turn: x * a, x + b, tanh(x) (tanh keeps long chains bounded).
     Works on any library's tensors with those operators and a .tanh() method."""

@@ -8,7 +8,7 @@ import torch
 from autograd import Tensor
 from harness import Bench
 
-from .common import Cycle, chainrule_nn, chainrule_sgd, load_weights, state_arrays
+from .common import Cycle, chainrule_nn, chainrule_sgd, load_weights, sgd_step, state_arrays
 
 BATCH, LR = 32, 0.01
 
@@ -32,31 +32,23 @@ def build(quick):
     topt = torch.optim.SGD(tmodel.parameters(), lr=LR)
     tnext = Cycle([(torch.from_numpy(z), torch.from_numpy(y)) for z, y in batches])
 
-    def torch_step():
-        z, y = tnext()
-        out = tmodel(z)
+    def torch_loss(out, y):
         f = out.reshape(BATCH, 56, 56)
         gram = torch.einsum("bij,bkj->bik", f, f)
-        loss = torch.nn.functional.mse_loss(out, y) + gram.mean() * 1e-3
-        topt.zero_grad()
-        loss.backward()
-        topt.step()
-        return loss.item()
+        return torch.nn.functional.mse_loss(out, y) + gram.mean() * 1e-3
+
+    torch_step = sgd_step(tmodel, torch_loss, topt, tnext)
 
     model = load_weights(nn.Sequential(*_layers(nn)), weights)
     opt = chainrule_sgd(model.parameters(), LR)
     cnext = Cycle([(Tensor(z), Tensor(y)) for z, y in batches])
 
-    def chainrule_step():
-        z, y = cnext()
-        out = model(z)
+    def chainrule_loss(out, y):
         f = out.reshape(BATCH, 56, 56)
         gram = ag.einsum("bij,bkj->bik", f, f)
-        loss = ((out - y) ** 2).mean() + gram.mean() * 1e-3
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return float(loss)
+        return ((out - y) ** 2).mean() + gram.mean() * 1e-3
+
+    chainrule_step = sgd_step(model, chainrule_loss, opt, cnext)
 
     contenders = {"chainrule": chainrule_step, "pytorch": torch_step}
     losses = {name: [fn(), fn()] for name, fn in contenders.items()}

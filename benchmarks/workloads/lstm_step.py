@@ -12,7 +12,8 @@ import torch
 from autograd import Tensor
 from harness import Bench
 
-from .common import Cycle, chainrule_nn, chainrule_sgd, cross_entropy, load_weights, state_arrays
+from .common import (Cycle, chainrule_nn, chainrule_sgd, cross_entropy, load_weights, sgd_step,
+                     state_arrays)
 
 VOCAB, HIDDEN, SEQ, BATCH, LR = 65, 128, 50, 32, 0.5
 
@@ -60,17 +61,9 @@ class _TorchCellLoop(torch.nn.Module):
 
 def _torch_step_fn(model, batches):
     opt = torch.optim.SGD(model.parameters(), lr=LR)
-    nxt = Cycle([(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches])
-
-    def step():
-        x, y = nxt()
-        loss = torch.nn.functional.cross_entropy(model(x).reshape(-1, VOCAB), y.reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    return step
+    nxt = Cycle([(torch.from_numpy(x), torch.from_numpy(y.reshape(-1))) for x, y in batches])
+    return sgd_step(model, lambda out, y: torch.nn.functional.cross_entropy(
+        out.reshape(-1, VOCAB), y), opt, nxt)
 
 
 def build(quick, seq=SEQ):
@@ -97,14 +90,7 @@ def build(quick, seq=SEQ):
     model = load_weights(Model(), weights)
     opt = chainrule_sgd(model.parameters(), LR)
     nxt = Cycle([(Tensor(x), Tensor(y.reshape(-1))) for x, y in batches])
-
-    def chainrule_step():
-        x, y = nxt()
-        loss = ce(model(x).reshape(-1, VOCAB), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return float(loss)
+    chainrule_step = sgd_step(model, lambda out, y: ce(out.reshape(-1, VOCAB), y), opt, nxt)
 
     contenders = {"chainrule": chainrule_step, "pytorch nn.LSTM": _torch_step_fn(tmodel, batches),
                   "pytorch LSTMCell loop": _torch_step_fn(cell, batches)}

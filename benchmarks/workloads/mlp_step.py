@@ -10,7 +10,7 @@ import autograd
 from autograd import Tensor
 from harness import Bench
 
-from .common import Cycle, fashion_batches, state_arrays
+from .common import Cycle, fashion_batches, sgd_step, state_arrays
 
 BATCH, LR = 128, 0.05
 SIZES = (784, 256, 128, 10)
@@ -110,16 +110,7 @@ def build(quick):
     weights = state_arrays(model)
     opt = torch.optim.SGD(model.parameters(), lr=LR)
     torch_batches = [(torch.from_numpy(x.reshape(len(x), -1)), torch.from_numpy(y)) for x, y in batches]
-    torch_next = Cycle(torch_batches)
-
-    def torch_step():
-        x, y = torch_next()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss.item()
-
+    torch_step = sgd_step(model, torch.nn.functional.cross_entropy, opt, Cycle(torch_batches))
     chainrule_step, how = _chainrule_step_fn(weights, Cycle(batches))
     numpy_step = _numpy_step_fn(weights, Cycle(batches))
     contenders = {"chainrule": chainrule_step, "pytorch": torch_step, "numpy (hand)": numpy_step}

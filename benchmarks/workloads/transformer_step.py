@@ -8,7 +8,8 @@ import torch
 from autograd import Tensor
 from harness import Bench
 
-from .common import Cycle, chainrule_nn, chainrule_sgd, cross_entropy, load_weights, state_arrays
+from .common import (Cycle, chainrule_nn, chainrule_sgd, cross_entropy, load_weights, sgd_step,
+                     state_arrays)
 
 VOCAB, D_MODEL, HEADS, FF, LAYERS, SEQ, BATCH, LR = 65, 128, 4, 256, 2, 64, 16, 0.1
 
@@ -71,25 +72,11 @@ def build(quick):
     model = load_weights(Model(), weights)
     opt = chainrule_sgd(model.parameters(), LR)
     nxt = Cycle([(Tensor(x), Tensor(y)) for x, y in batches])
-
-    def chainrule_step():
-        x, y = nxt()
-        loss = ce(model(x).reshape(-1, VOCAB), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return float(loss)
-
+    chainrule_step = sgd_step(model, lambda out, y: ce(out.reshape(-1, VOCAB), y), opt, nxt)
     topt = torch.optim.SGD(tmodel.parameters(), lr=LR)
     tnxt = Cycle([(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches])
-
-    def torch_step():
-        x, y = tnxt()
-        loss = torch.nn.functional.cross_entropy(tmodel(x).reshape(-1, VOCAB), y)
-        topt.zero_grad()
-        loss.backward()
-        topt.step()
-        return loss.item()
+    torch_step = sgd_step(tmodel, lambda out, y: torch.nn.functional.cross_entropy(
+        out.reshape(-1, VOCAB), y), topt, tnxt)
 
     contenders = {"chainrule": chainrule_step, "pytorch": torch_step}
     losses = {name: [fn(), fn()] for name, fn in contenders.items()}
