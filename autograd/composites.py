@@ -8,6 +8,8 @@ from .tensor import Tensor, _check_axis, _lift, from_numpy
 
 
 def _tensor(x):
+    """An operand as a Tensor: a Tensor as it is, anything else (array, number, list) copied
+    into a constant one (the composites modules and autograd.tensor_functions share this)."""
     return x if isinstance(x, Tensor) else Tensor(x)
 
 

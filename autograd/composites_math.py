@@ -7,13 +7,10 @@ import math
 
 import numpy as np
 
-from .ops import Atan2, CumProd, CumSum, Einsum, Where
+from .ops import Atan2, CumProd, CumSum, Einsum
 from .ops.einsum import LETTERS
+from .composites import _tensor
 from .tensor import Tensor, _check_axis, _lift
-
-
-def _tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def _pair(a, b):

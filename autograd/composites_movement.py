@@ -6,11 +6,8 @@ ScatterAdd, ...), so its gradient and create_graph come from theirs.
 import numpy as np
 
 from .ops import ScatterAdd
+from .composites import _tensor
 from .tensor import Tensor, _check_axis, _lift
-
-
-def _tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def _axes(op, x, axis):

@@ -12,11 +12,7 @@ and `Tensor.exp` are); a NumPy array or a number becomes a constant Tensor first
 >>> x.grad.tolist()
 [[0.0, 0.0], [1.0, 1.0]]
 """
-from .tensor import Tensor
-
-
-def _tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
+from .composites import _tensor
 
 
 # ---- elementwise -------------------------------------------------------------------------
