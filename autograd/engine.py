@@ -3,7 +3,7 @@ import operator
 
 import numpy as np
 
-from .function import _check_finite, _fingerprint
+from .function import _ZEROS1, _ZEROS2, _check_finite, _fingerprint
 from .grad_mode import enable_grad, no_grad, state
 from .ops import Cast, SumTo
 from .ops.reduce import sum_to
@@ -12,6 +12,7 @@ from .tensor import Tensor, _wrap
 
 
 _version_of = operator.attrgetter("_version")
+_ndarray = np.ndarray
 _EMIT = object()  # stack marker: the tensor below it has had all its parents ordered
 
 
@@ -170,12 +171,24 @@ def _walk(order, grads, owned, wanted, kept, arrays, create_graph, retain_graph,
                 if node is None:
                     continue
             versions = node.versions
-            if ((versions is not None
-                 and (node.bases is not None or tuple(map(_version_of, node.inputs)) != versions))
-                    or t._version or node.fingerprints is not None):
+            if versions is _ZEROS2:  # NOTE: the common cases unrolled: ~20 ns, not ~150
+                a, b = node.inputs
+                stale = a._version or b._version or node.bases is not None
+            elif versions is _ZEROS1:
+                stale = node.inputs[0]._version or node.bases is not None
+            elif versions is None:
+                stale = False
+            elif len(versions) == 2:  # inputs changed before the op ran (parameters, once trained)
+                a, b = node.inputs
+                va, vb = versions
+                stale = a._version != va or b._version != vb or node.bases is not None
+            else:
+                stale = node.bases is not None or tuple(map(_version_of, node.inputs)) != versions
+            if stale or t._version or node.fingerprints is not None:
                 _check_saved(node, t)  # NOTE: only when the cheap test above sees a change
-            if arrays and node.vjp is not None:
-                input_grads = node.vjp(g, t)
+            vjp = node.vjp
+            if arrays and vjp is not None:
+                input_grads = vjp(g, t)
             else:
                 input_grads = node.backward(_wrap(g) if arrays else g, t)
                 if type(input_grads) is not tuple or len(input_grads) != len(node.inputs):
@@ -200,7 +213,9 @@ def _walk(order, grads, owned, wanted, kept, arrays, create_graph, retain_graph,
                 old = grads.get(parent)
                 if old is None:
                     grads[parent] = pg
-                elif parent in owned and arrays and type(old) is np.ndarray:
+                elif type(old) is not _ndarray:  # a NumPy scalar, or a Tensor (create_graph)
+                    grads[parent] = old + pg
+                elif parent in owned:
                     old += pg  # NOTE: a buffer the engine made itself, safe to add into
                 else:
                     grads[parent] = old + pg
@@ -209,13 +224,22 @@ def _walk(order, grads, owned, wanted, kept, arrays, create_graph, retain_graph,
             # the step renderer (inputs given) leave no trace, as they leave .grad alone.
             # (no name is bound to g's array here: it would keep the array alive, and the
             # peak memory up, while the next op's rule runs)
-            small = None
             if wanted is None and (g if arrays else g.data).size <= SMALL:
                 small = g if arrays else g.data
-            if not retain_graph:
-                node.release(kept, small)
-            elif small is not None:
-                node.out_grad = small
+                if retain_graph:
+                    node.out_grad = small
+                elif node.elementwise and node._guards is None and node.bases is None:
+                    # NOTE: release()'s path for an op of small tensors, inlined: an
+                    # elementwise op's inputs are no larger than its small output, so
+                    # there is nothing to free or to summarise (a neuron-level graph's
+                    # every op; ~130 ns an op less than the call, benchmarks/README.md).
+                    node._kept = node.inputs
+                    node.inputs = None
+                    node.out_grad = small
+                else:
+                    node.release(kept, small)
+            elif not retain_graph:
+                node.release(kept)
 
 
 def _as_tensor(g):

@@ -7,7 +7,7 @@ import numpy as np
 
 from .grad_mode import state
 from .namespaces import TENSORS
-from .summary import SMALL, summarise
+from .summary import SMALL, TensorSummary, summarise
 
 Tensor = None  # set by autograd.tensor once the Tensor class exists (avoids an import cycle)
 
@@ -69,6 +69,10 @@ class Function:
     name = "function"
     saves_inputs = True  # False for rules that never read their inputs' values
     saves_output = False  # True for rules that read `out` (exp, sqrt, tanh, sigmoid, pow)
+    # True for ops whose every input broadcasts to the output's shape (add, tanh, where...):
+    # no input is larger than the output, so backward() releases such an op with a small
+    # output without looking at its inputs (engine._walk). Set in autograd.ops.ELEMENTWISE.
+    elementwise = False
 
     inputs = None
     needs = ()
@@ -80,6 +84,7 @@ class Function:
     vjp = None  # the rule written once against a namespace (see the class docstring)
     jvp = None  # the forward-mode rule (see the class docstring)
     _kept = ()  # the parents a released op keeps for pictures (see release)
+    _out = None  # the output's (shape, dtype, name) once a consumer dropped it (see summary)
     out_grad = None  # dL/d the output, kept for small outputs by backward (for pictures)
     failed = None  # what raised, when a backward() that released this op failed part-way
     _guards = None  # the in-place guards of the leaves this op saved (see _guard)
@@ -248,7 +253,7 @@ class Function:
                     self.out_grad = out_grad
                     return
         kept = summarise(inputs, memo)
-        scope, where = self.scope, self.where
+        scope, where, made = self.scope, self.where, self._out
         state = self.__dict__
         state.clear()
         self._kept = kept
@@ -256,15 +261,29 @@ class Function:
             self.scope = scope
         if where is not None:
             self.where = where
+        if made is not None:
+            self._out = made
         if out_grad is not None:
             self.out_grad = out_grad
 
     @property
     def parents(self):
         """The op's inputs as pictures read them: the input Tensors while the graph is alive,
-        and after backward() released it, TensorSummary records (and the leaves that learn)."""
+        and after backward() released it, TensorSummary records (and the small tensors and
+        leaves that learn, themselves)."""
         inputs = self.inputs
-        return self._kept if inputs is None else inputs
+        if inputs is not None:
+            return inputs
+        return tuple([p.summary() if isinstance(p, Function) else p for p in self._kept])
+
+    def summary(self):
+        """The TensorSummary of the tensor this op computed, once a released consumer dropped
+        it (made when first asked, from the shape, dtype and name summarise noted; then kept,
+        so a picture sees one node per tensor)."""
+        made = self._out
+        if type(made) is tuple:
+            made = self._out = TensorSummary.of_op(self, *made)
+        return made
 
     @property
     def released(self):

@@ -27,6 +27,14 @@ class TensorSummary:
         self.grad_fn = t._ctx
         self.data = None  # only large tensors are summarised (see summarise)
 
+    @classmethod
+    def of_op(cls, node, shape, dtype, name):
+        """The summary of the tensor `node` computed, from what summarise noted on it."""
+        s = cls.__new__(cls)
+        s.shape, s.dtype, s.name = shape, dtype, name
+        s.requires_grad, s.grad_fn, s.data = True, node, None
+        return s
+
     @property
     def is_leaf(self):
         return self.grad_fn is None
@@ -44,26 +52,32 @@ class TensorSummary:
 def summarise(inputs, memo):
     """`inputs` as a released op keeps them: small tensors (at most ``SMALL`` elements: their
     arrays are as light as a summary), leaves that learn and tensors that retain_grad
-    themselves; every other tensor as one TensorSummary per backward pass (`memo`), so a
-    tensor feeding two ops stays one node of the picture."""
-    # NOTE: a graph of small tensors (neuron-level, op_overhead) keeps its inputs tuple as
-    # is: no object per op, which is most of what release would otherwise cost.
-    for t in inputs:
-        if t.data.size > SMALL and not t._retains_grad and (t._ctx is not None
-                                                            or not t._requires_grad):
-            break
-    else:
-        return inputs
-    kept = []
-    for t in inputs:
-        if t.data.size <= SMALL or t._retains_grad or (t._ctx is None and t._requires_grad):
-            kept.append(t)
+    themselves; a larger computed tensor as the op that made it (its summary is made from
+    that op when a picture asks, see Function.summary, so one per tensor whoever consumes it);
+    any other large tensor (a batch, a mask) as one TensorSummary per backward pass (`memo`)."""
+    # NOTE: one pass, and nothing made unless an input is large: a graph of small tensors
+    # keeps its inputs tuple as is. A large computed tensor costs a (shape, dtype, name)
+    # tuple noted on its op, once; no summary object until a picture is drawn.
+    kept = None
+    for i, t in enumerate(inputs):
+        data = t.data
+        if data.size <= SMALL or t._retains_grad:
             continue
-        # NOTE: keyed by id, not by the tensor: a key would keep every intermediate (and its
-        # array) alive until the walk ends. An id is unique among the graph's tensors, which
-        # all exist before the walk starts and live while an unreleased op holds them.
-        s = memo.get(id(t))
-        if s is None:
-            s = memo[id(t)] = TensorSummary(t)
-        kept.append(s)
-    return tuple(kept)
+        node = t._ctx
+        if node is not None:
+            if node._out is None:
+                node._out = (data.shape, data.dtype, t.name)
+            s = node
+        elif t._requires_grad:
+            continue  # a leaf that learns: kept itself (its .grad is what pictures show)
+        else:
+            # NOTE: keyed by id, not by the tensor: a key would keep the array alive until
+            # the walk ends. An id is unique among the graph's tensors, which all exist
+            # before the walk starts and live while an unreleased op holds them.
+            s = memo.get(id(t))
+            if s is None:
+                s = memo[id(t)] = TensorSummary(t)
+        if kept is None:
+            kept = list(inputs)
+        kept[i] = s
+    return inputs if kept is None else tuple(kept)

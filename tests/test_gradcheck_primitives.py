@@ -462,6 +462,25 @@ def test_every_primitive_has_gradcheck_cases():
         assert len(list(make())) >= 2, f"{op.__name__} has fewer than two gradcheck cases"
 
 
+def test_elementwise_ops_have_no_input_larger_than_their_output():
+    # backward() releases an op flagged elementwise with a small output without looking at
+    # its inputs (engine._walk), trusting that none is larger: checked on every case here.
+    checked = set()
+    for op in ag.ops.ELEMENTWISE:
+        assert op.elementwise and op in CASES, op.__name__
+        for case in CASES[op]():
+            label, fn, inputs = case[:3]
+            tensors = [Tensor(np.asarray(x, dtype=np.float64)) if not isinstance(x, Tensor)
+                       else x for x in inputs]
+            out = fn(*tensors)
+            for t in tensors:
+                assert t.data.size <= out.data.size, f"{label}: input {t.shape} > output {out.shape}"
+            checked.add(op)
+    assert checked == set(ag.ops.ELEMENTWISE)
+    flagged = [op.__name__ for op in PRIMITIVES if op.elementwise]
+    assert sorted(flagged) == sorted(op.__name__ for op in ag.ops.ELEMENTWISE)
+
+
 def test_reductions_see_every_axis_and_keepdims():
     # The menu must reach tuple axes, negative axes and keepdims on the 3-D shape.
     labels = [case[0] for case in _reduction_cases(Sum)()]

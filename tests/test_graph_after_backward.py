@@ -114,7 +114,7 @@ def test_backward_frees_the_saved_arrays_and_op_buffers():
             for value in vars(node).values():
                 assert not isinstance(value, np.ndarray) or value.size <= SMALL, node.name
         else:
-            assert set(vars(node)) <= {"_kept", "scope", "where", "out_grad"}, (node.name,
+            assert set(vars(node)) <= {"_kept", "_out", "scope", "where", "out_grad"}, (node.name,
                                                                                 vars(node))
         stack.extend(p.grad_fn for p in node.parents if p.grad_fn is not None)
     assert "cross_entropy" in small_ops and len(seen) - len(small_ops) >= 8

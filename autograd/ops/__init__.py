@@ -31,3 +31,15 @@ PRIMITIVES = (
     CumSum, CumProd, Einsum,
     MaskedSoftmax, ScaledDotProductAttention, Gelu, LayerNorm,
 )
+
+# Ops whose inputs all broadcast to the output's shape (none is larger than the output): a
+# small output means small inputs, which backward()'s release reads (Function.elementwise;
+# tests/test_gradcheck_primitives.py checks the claim on every gradcheck case).
+ELEMENTWISE = (
+    Add, Sub, Mul, Div, Neg, Pow, PowScalar, Exp, Log, Log1p, Sqrt, Abs, Sin, Cos, Tanh,
+    Sigmoid, Relu, Erf, Maximum, Minimum, Where, Clip, Cast,
+    Tan, Asin, Acos, Atan, Atan2, Sinh, Cosh, Asinh, Acosh, Atanh, Expm1,
+    Floor, Ceil, Round, Trunc, Sign, Gelu,
+)
+for _op in ELEMENTWISE:
+    _op.elementwise = True
