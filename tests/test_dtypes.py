@@ -78,6 +78,20 @@ def test_python_numbers_never_widen_a_float_tensor(dtype):
         assert y.dtype == np.dtype(dtype)
 
 
+def test_a_number_lifted_into_ops_keeps_its_value_dtype_and_sign():
+    # numbers are made NumPy scalars once per (number, dtype) and reused (tensor._lift)
+    x32, x64 = T("float32", -2.0), T("float64", -2.0)
+    for _ in range(2):  # made, then reused
+        assert (x32 * 0.1).data.tolist() == (np.full(2, -2, np.float32) * np.float32(0.1)).tolist()
+        assert (x64 * 0.1).data.tolist() == [-2 * 0.1] * 2  # not the float32 rounding of 0.1
+        assert (x32 * 0.1).dtype == np.float32 and (x64 * 0.1).dtype == np.float64
+        assert np.signbit((x32 * 0.0).data).all()  # -2 * 0.0 = -0.0
+        assert not np.signbit((x32 * -0.0).data).any()  # -2 * -0.0 = +0.0
+    y = Tensor(np.ones(2, np.float32), requires_grad=True)
+    (y * 3.0).sum().backward()
+    assert y.grad.data.tolist() == [3.0, 3.0]
+
+
 @pytest.mark.parametrize("dtype", ["int8", "int32", "int64", "uint8"])
 def test_python_numbers_with_integer_tensors(dtype):
     x = T(dtype)
