@@ -6,7 +6,6 @@ max-margin loss + 1e-4 L2, backward, SGD update. micrograd (PyPI, pure Python fl
 contender to beat; PyTorch runs the same model on 0-d tensors.
 """
 import numpy as np
-import torch
 
 import autograd
 from harness import Bench, SkipWorkload
@@ -59,14 +58,42 @@ def _make(weights, scalar):
 
 
 def build(quick):
+    X, y = _moons()
+    weights = _init_weights()
+    ys = [float(v) for v in y]
+    steps = numpy_side_steps(weights, X, ys)
+
+    import torch  # here, not at the top: scalar_gc.py uses this module in a process without it
+
+    t_layers, t_params = _make(weights, lambda v: torch.tensor(float(v), requires_grad=True))
+
+    def torch_step():
+        inputs = [[torch.tensor(float(v)) for v in row] for row in X]
+        loss = _loss(t_layers, t_params, inputs, ys)
+        for p in t_params:
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for p in t_params:
+                p.sub_(p.grad, alpha=LR)
+        return loss.item()
+
+    contenders = {"chainrule": steps["chainrule"], "pytorch": torch_step,
+                  "micrograd": steps["micrograd"]}
+    losses = {name: fn() for name, fn in contenders.items()}
+    n_ops = _count_ops(*_make(weights, lambda v: autograd.Tensor(np.float32(v), requires_grad=True)),
+                       X, ys)
+    return Bench("scalar_mlp", contenders, losses, unit="ms/step", scale=1e3, rtol=1e-4,
+                 numpy_side=("chainrule", "micrograd"),
+                 notes=[f"{n_ops} graph nodes per step"])
+
+
+def numpy_side_steps(weights, X, ys):
+    """{"chainrule": step, "micrograd": step} on the same weights and points (no PyTorch)."""
     try:
         from micrograd.engine import Value
     except ImportError as e:
         raise SkipWorkload(f"micrograd is not installed ({e}); `pip install micrograd`") from None
-    X, y = _moons()
-    weights = _init_weights()
-    ys = [float(v) for v in y]
-
     c_layers, c_params = _make(weights, lambda v: autograd.Tensor(np.float32(v), requires_grad=True))
 
     def chainrule_step():
@@ -92,25 +119,7 @@ def build(quick):
             p.data -= LR * p.grad
         return loss.data
 
-    t_layers, t_params = _make(weights, lambda v: torch.tensor(float(v), requires_grad=True))
-
-    def torch_step():
-        inputs = [[torch.tensor(float(v)) for v in row] for row in X]
-        loss = _loss(t_layers, t_params, inputs, ys)
-        for p in t_params:
-            p.grad = None
-        loss.backward()
-        with torch.no_grad():
-            for p in t_params:
-                p.sub_(p.grad, alpha=LR)
-        return loss.item()
-
-    contenders = {"chainrule": chainrule_step, "pytorch": torch_step, "micrograd": micrograd_step}
-    losses = {name: fn() for name, fn in contenders.items()}
-    n_ops = _count_ops(c_layers, c_params, X, ys)
-    return Bench("scalar_mlp", contenders, losses, unit="ms/step", scale=1e3, rtol=1e-4,
-                 numpy_side=("chainrule", "micrograd"),
-                 notes=[f"{n_ops} graph nodes per step"])
+    return {"chainrule": chainrule_step, "micrograd": micrograd_step}
 
 
 def _count_ops(layers, params, X, ys):
