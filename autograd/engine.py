@@ -196,7 +196,14 @@ def _walk(order, grads, owned, wanted, kept, arrays, create_graph, retain_graph,
                 input_grads = _checked(node, input_grads, arrays)
             if on_step is not None:
                 on_step(t, _as_tensor(g), node, tuple(map(_as_tensor, input_grads)))
-            for parent, pg in zip(node.inputs, input_grads):
+            # NOTE: an index, not zip(node.inputs, input_grads): the zip and its pairs cost
+            # more than the rest of this loop's bookkeeping on a two-input op (~250 ns). A
+            # vjp may leave out trailing inputs that need no gradient (targets, masks).
+            inputs = node.inputs
+            i = 0
+            for pg in input_grads:
+                parent = inputs[i]
+                i += 1
                 if pg is None or not parent._requires_grad:
                     continue
                 # NOTE: .data's shape and dtype directly (no property calls); dtypes of the

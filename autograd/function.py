@@ -157,7 +157,7 @@ class Function:
         out._guard = None
         if _dual_levels:  # forward mode: the one check it costs the hot path (a global read)
             _push_tangent(fn, inputs, out)
-        st = state
+        st = state.flags
         if not st.enabled:
             return out
         if n == 2:

@@ -3,12 +3,32 @@ import functools
 import threading
 
 
+class _Flags:
+    """One thread's flags: a plain object, whose attributes read ~5x faster than a
+    threading.local's (Function.apply reads three on every op)."""
+
+    __slots__ = ("enabled", "anomaly", "scope", "dual")
+
+    def __init__(self):
+        self.enabled = True
+        self.anomaly = False
+        self.scope = ()  # stack of modules whose forward is running (read by the renderer)
+        self.dual = None  # the active forward_ad.dual_level, if any (apply pushes tangents)
+
+
+def _flag(name):
+    return property(lambda self: getattr(self.flags, name),
+                    lambda self, value: setattr(self.flags, name, value))
+
+
 class _State(threading.local):
-    # Class attributes are the defaults every new thread starts from.
-    enabled = True
-    anomaly = False
-    scope = ()  # stack of modules whose forward is running (read by the renderer)
-    dual = None  # the active forward_ad.dual_level, if any (Function.apply pushes tangents)
+    """`state.flags`: this thread's _Flags (made on the thread's first use); `state.enabled`,
+    `state.anomaly`, `state.scope` and `state.dual` read and write them."""
+
+    def __init__(self):
+        self.flags = _Flags()
+
+    enabled, anomaly, scope, dual = (_flag(n) for n in ("enabled", "anomaly", "scope", "dual"))
 
 
 state = _State()
