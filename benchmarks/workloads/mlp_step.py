@@ -7,7 +7,11 @@ import numpy as np
 import torch
 
 import autograd
-from autograd import Tensor, as_tensor
+from autograd import Tensor
+
+# sharing the batch's memory, as torch.from_numpy does (older checkouts, timed through
+# run_at.py, have no as_tensor: their Tensor(array) did not copy)
+as_tensor = getattr(autograd, "as_tensor", Tensor)
 from harness import Bench
 
 from .common import Cycle, fashion_batches, sgd_step, state_arrays
