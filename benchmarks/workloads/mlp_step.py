@@ -9,12 +9,13 @@ import torch
 import autograd
 from autograd import Tensor
 
-# sharing the batch's memory, as torch.from_numpy does (older checkouts, timed through
-# run_at.py, have no as_tensor: their Tensor(array) did not copy)
-as_tensor = getattr(autograd, "as_tensor", Tensor)
 from harness import Bench
 
 from .common import Cycle, fashion_batches, sgd_step, state_arrays
+
+# sharing the batch's memory, as torch.from_numpy does (older checkouts, timed through
+# run_at.py, have no as_tensor: their Tensor(array) did not copy)
+as_tensor = getattr(autograd, "as_tensor", Tensor)
 
 BATCH, LR = 128, 0.05
 SIZES = (784, 256, 128, 10)
