@@ -381,16 +381,11 @@ def set_inplace_guard(enabled):
 
 
 class _Guard(weakref.ref):
-    """A leaf's array held read-only for as long as the op `node` is alive and unreleased."""
+    """A leaf's array held read-only for as long as the op it refers to is alive and
+    unreleased: `_Guard(node, _unlock)`, then `.tensor` and `.array` set (no Python-level
+    constructor: a guard is made for every saved leaf of every step)."""
 
     __slots__ = ("tensor", "array")
-
-    def __new__(cls, node, tensor, array):
-        return weakref.ref.__new__(cls, node, _unlock)
-
-    def __init__(self, node, tensor, array):
-        super().__init__(node, _unlock)
-        self.tensor, self.array = tensor, array
 
 
 class _Unshared:
@@ -410,7 +405,8 @@ def _guard(fn, t):
     if not _guarding[0] or type(data) is not _ndarray or not data.flags.writeable:
         return  # a user's read-only array, or a view of one, is not ours to unlock later
     data.flags.writeable = False
-    guard = t._guard = _Guard(fn, t, data)
+    guard = t._guard = _Guard(fn, _unlock)
+    guard.tensor, guard.array = t, data
     guards = fn._guards
     if guards is None:
         fn._guards = [guard]

@@ -59,7 +59,9 @@ def summarise(inputs, memo):
     # keeps its inputs tuple as is. A large computed tensor costs a (shape, dtype, name)
     # tuple noted on its op, once; no summary object until a picture is drawn.
     kept = None
-    for i, t in enumerate(inputs):
+    i = -1
+    for t in inputs:
+        i += 1
         data = t.data
         if data.size <= SMALL or t._retains_grad:
             continue
