@@ -335,15 +335,24 @@ class GRULayer(_Recurrence):
         out = np.empty((steps, batch, hidden), dtype=xproj.dtype)
         acts = np.empty_like(xproj)                    # r, z, n
         gh_n = np.empty((steps, batch, hidden), dtype=xproj.dtype)
-        w_t, h = _rows_times(w_hh), h0
+        # Per gate, as LSTMLayer does: three (B, H) @ (H, H) products in OpenBLAS's
+        # small-matrix kernel rather than one (B, H) @ (H, 3H).
+        w_gates = np.empty((3, hidden, hidden), dtype=xproj.dtype)
+        for k in range(3):
+            w_gates[k] = w_hh[k * hidden:(k + 1) * hidden].T
+        b_gates = b_hh.reshape(3, 1, hidden)
+        gh = np.empty((3, batch, hidden), dtype=xproj.dtype)
+        h = h0
         for t in range(steps):
-            gh = h @ w_t
-            gh += b_hh
+            np.matmul(h, w_gates, out=gh)
+            gh += b_gates
             a = acts[t]
-            np.add(xproj[t, :, :2 * hidden], gh[:, :2 * hidden], out=a[:, :2 * hidden])
-            _sigmoid_(a[:, :2 * hidden])
+            rz = a[:, :2 * hidden].reshape(batch, 2, hidden).transpose(1, 0, 2)
+            np.add(xproj[t, :, :2 * hidden].reshape(batch, 2, hidden).transpose(1, 0, 2),
+                   gh[:2], out=rz)
+            _sigmoid_(rz)
             r, z, n = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 2 * hidden:]
-            gh_n[t] = gh[:, 2 * hidden:]
+            gh_n[t] = gh[2]
             np.multiply(r, gh_n[t], out=n)
             n += xproj[t, :, 2 * hidden:]
             np.tanh(n, out=n)
@@ -374,6 +383,8 @@ class GRULayer(_Recurrence):
         coef_z = (h_prev - n) * z * (1 - z)
         d_x = np.empty((steps, batch, 3, hidden), dtype=acts.dtype)
         d_h = np.empty((steps, batch, 3, hidden), dtype=acts.dtype)
+        w_blocks = w.reshape(3, hidden, hidden)
+        parts = np.empty((3, batch, hidden), dtype=acts.dtype)
         dh = np.zeros((batch, hidden), dtype=acts.dtype)
         for t in range(steps - 1, -1, -1):
             dh_t = g_out[t] + dh
@@ -383,7 +394,8 @@ class GRULayer(_Recurrence):
             np.multiply(dh_t, coef_z[t], out=dx[:, 1])
             dgh[:, :2] = dx[:, :2]
             np.multiply(dx[:, 2], r[t], out=dgh[:, 2])
-            dh = dgh.reshape(batch, three_h) @ w
+            np.matmul(dgh.transpose(1, 0, 2), w_blocks, out=parts)  # per gate, as in LSTMLayer
+            dh = np.add.reduce(parts, axis=0)
             dh += dh_t * z[t]
         d_x = d_x.reshape(steps, batch, three_h)
         d_h = d_h.reshape(steps, batch, three_h)
