@@ -157,13 +157,15 @@ def _w_hh_grad(d_pre, hs, h0):
 
 # ---- LSTM ------------------------------------------------------------------------------
 
-_FORWARD_ORDER = (0, 1, 3, 2)  # LSTMLayer's activations hold PyTorch's gates i, f, g, o as i, f, o, g
+# LSTMLayer's activations hold PyTorch's gates i, f, g, o in the order i, f, o, g.
+_FORWARD_ORDER = (0, 1, 3, 2)
 
 
 def _lstm_gates(acts):
     """(i, f, g, o) of every step, each (T, B, H), from LSTMLayer's gate-major activations."""
     i, f, o, g = (acts[:, k] for k in range(4))
     return i, f, g, o
+
 
 def lstm_steps(xproj, w_hh, h0, c0):
     """Tensor-op form of LSTMLayer: out[t] = [h_t, c_t] along the last axis."""
@@ -210,13 +212,14 @@ class LSTMLayer(_Recurrence):
         i_g = np.empty((batch, hidden), dtype)
         out = np.empty((steps, batch, 2 * hidden), dtype)
         tanh_c = np.empty((steps, batch, hidden), dtype)
+        # NOTE: h W^T as four (B, H) @ (H, H) products (one matmul call), not one
+        # (B, H) @ (H, 4H): OpenBLAS runs products with M N K <= 100^3 in its small-matrix
+        # kernel (no packing, never threaded), 39 against 50 us for 32 x 128 x 512 at one
+        # thread; at two, the one big product wakes the second thread every step and, when
+        # that core is busy, takes up to 10x longer (benchmarks/README.md, "Issue 16: third
+        # round").
         h, c = h0, c0
         for t in range(steps):
-            # NOTE: four (B, H) @ (H, H) products (one matmul call), not one (B, H) @ (H, 4H):
-            # OpenBLAS runs products with M N K <= 100^3 in its small-matrix kernel (no packing,
-            # never threaded), 42 against 51 us here at one thread; at two threads the one big
-            # product wakes the second thread every step and, when that core is busy, takes up
-            # to 10x longer (benchmarks/README.md, "Issue 16: third round").
             np.matmul(h, w_gates, out=gates)
             a = acts[t]
             a += gates
