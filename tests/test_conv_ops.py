@@ -185,6 +185,31 @@ def test_gru_layer_gradcheck_and_reference():
     np.testing.assert_allclose(GRULayer.apply(*ts).data, gru_steps(*ts).data, atol=1e-12)
 
 
+@pytest.mark.parametrize("op,steps,gates,extra", [
+    (LSTMLayer, lstm_steps, 4, 1), (GRULayer, gru_steps, 3, 0)])
+def test_recurrence_views_and_float32_match_reference(op, steps, gates, extra):
+    # The array loops take per-gate (H, H) blocks of W_hh and write gate-major buffers: check
+    # them on strided inputs (reversed steps, a transposed W_hh, a column slice for h0), in
+    # float32, values and gradients against the Tensor-op recurrence.
+    rng = np.random.default_rng(3)
+    f32 = np.float32
+    xproj = rng.standard_normal((T, B, gates * H)).astype(f32)[::-1]
+    w_hh = np.asfortranarray(rng.standard_normal((gates * H, H)).astype(f32) * 0.5)
+    h0 = rng.standard_normal((B, 2 * H)).astype(f32)[:, ::2]
+    state = [rng.standard_normal((B, H)).astype(f32) for _ in range(extra)]
+    bias = [rng.standard_normal(gates * H).astype(f32)] if op is GRULayer else []
+    arrays = [xproj, w_hh, *bias, h0, *state]
+    results = []
+    for run in (op.apply, steps):
+        ts = [Tensor(a, requires_grad=True) for a in arrays]
+        out = run(*ts)
+        (out * out).sum().backward()
+        assert out.data.dtype == f32 and all(t.grad.dtype == f32 for t in ts)
+        results.append([out.data] + [t.grad.data for t in ts])
+    for fused, reference in zip(*results):
+        np.testing.assert_allclose(fused, reference, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("op,args", [
     (lambda *a: RNNLayer.apply(*a, nonlinearity="tanh"), lambda: _rnn_args(1)),
     (LSTMLayer.apply, lambda: _rnn_args(4) + [RNG.standard_normal((B, H))]),

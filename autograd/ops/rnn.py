@@ -157,6 +157,16 @@ def _w_hh_grad(d_pre, hs, h0):
 
 # ---- LSTM ------------------------------------------------------------------------------
 
+# LSTMLayer's activations hold PyTorch's gates i, f, g, o in the order i, f, o, g.
+_FORWARD_ORDER = (0, 1, 3, 2)
+
+
+def _lstm_gates(acts):
+    """(i, f, g, o) of every step, each (T, B, H), from LSTMLayer's gate-major activations."""
+    i, f, o, g = (acts[:, k] for k in range(4))
+    return i, f, g, o
+
+
 def lstm_steps(xproj, w_hh, h0, c0):
     """Tensor-op form of LSTMLayer: out[t] = [h_t, c_t] along the last axis."""
     from ..composites import concatenate
@@ -186,32 +196,45 @@ class LSTMLayer(_Recurrence):
     def forward(self, xproj, w_hh, h0, c0):
         steps, batch, four_h = xproj.shape
         hidden = four_h // 4
-        # sigmoid(x) = (tanh(x/2) + 1)/2, so one tanh pass serves all four gates.
-        scale = np.full(four_h, 0.5, xproj.dtype)
-        scale[2 * hidden:3 * hidden] = 1
-        shift = 0.5 * (scale == 0.5).astype(xproj.dtype)
-        acts = np.empty_like(xproj)
-        out = np.empty((steps, batch, 2 * hidden), dtype=xproj.dtype)
-        tanh_c = np.empty((steps, batch, hidden), dtype=xproj.dtype)
-        # The halving inside tanh(x/2) is folded into the inputs and the weights, once.
-        x_scaled = xproj * scale
-        w_scaled = _rows_times(w_hh * scale[:, None])
+        dtype = xproj.dtype
+        # acts[t]: step t's gates, gate-major (4, B, H) in the order i, f, o, g (_FORWARD_ORDER),
+        # so each gate is one contiguous block and the three sigmoids are one block.
+        acts = np.empty((steps, 4, batch, hidden), dtype)
+        w_gates = np.empty((4, hidden, hidden), dtype)  # per gate, W_gate^T C-contiguous
+        for k, gate in enumerate(_FORWARD_ORDER):
+            cols = slice(gate * hidden, (gate + 1) * hidden)
+            # sigmoid(x) = (tanh(x/2) + 1)/2, so one tanh pass serves all four gates; the
+            # halving is folded into the inputs and the weights, once.
+            half = 1.0 if gate == 2 else 0.5
+            np.multiply(xproj[:, :, cols], half, out=acts[:, k])
+            np.multiply(w_hh[cols].T, half, out=w_gates[k])
+        gates = np.empty((4, batch, hidden), dtype)
+        i_g = np.empty((batch, hidden), dtype)
+        out = np.empty((steps, batch, 2 * hidden), dtype)
+        tanh_c = np.empty((steps, batch, hidden), dtype)
+        # NOTE: h W^T as four (B, H) @ (H, H) products (one matmul call), not one
+        # (B, H) @ (H, 4H): OpenBLAS runs products with M N K <= 100^3 in its small-matrix
+        # kernel (no packing, never threaded), 39 against 50 us for 32 x 128 x 512 at one
+        # thread; at two, the one big product wakes the second thread every step and, when
+        # that core is busy, takes up to 10x longer (benchmarks/README.md, "Issue 16: third
+        # round").
         h, c = h0, c0
         for t in range(steps):
+            np.matmul(h, w_gates, out=gates)
             a = acts[t]
-            np.matmul(h, w_scaled, out=a)
-            a += x_scaled[t]
+            a += gates
             np.tanh(a, out=a)
-            a *= scale
-            a += shift
-            i, f = a[:, :hidden], a[:, hidden:2 * hidden]
-            g, o = a[:, 2 * hidden:3 * hidden], a[:, 3 * hidden:]
-            c_new = out[t, :, hidden:]
+            sig = a[:3]
+            sig *= 0.5
+            sig += 0.5
+            i, f, o, g = a
+            h_new, c_new = out[t, :, :hidden], out[t, :, hidden:]
             np.multiply(f, c, out=c_new)
-            c_new += i * g
+            np.multiply(i, g, out=i_g)
+            c_new += i_g
             np.tanh(c_new, out=tanh_c[t])
-            np.multiply(o, tanh_c[t], out=out[t, :, :hidden])
-            h, c = out[t, :, :hidden], c_new
+            np.multiply(o, tanh_c[t], out=h_new)
+            h, c = h_new, c_new
         self.acts, self.tanh_c = acts, tanh_c
         return out
 
@@ -222,10 +245,9 @@ class LSTMLayer(_Recurrence):
         xproj, w_hh, h0, c0 = self.inputs
         g_out, hc, w = grad, out.data, w_hh.data
         acts, tanh_c = self.acts, self.tanh_c
-        steps, batch, four_h = acts.shape
-        hidden = four_h // 4
-        a4 = acts.reshape(steps, batch, 4, hidden)
-        i, f, g, o = a4[:, :, 0], a4[:, :, 1], a4[:, :, 2], a4[:, :, 3]
+        steps, _, batch, hidden = acts.shape
+        four_h = 4 * hidden
+        i, f, g, o = _lstm_gates(acts)
         c_prev = np.concatenate([c0.data[None], hc[:-1, :, hidden:]])
         # NOTE: every factor that does not depend on the incoming gradient is computed for
         # all steps at once, leaving ~7 small ops per step (measured 1.5x faster):
@@ -236,7 +258,11 @@ class LSTMLayer(_Recurrence):
         np.multiply(i, 1 - g * g, out=coef[:, :, 2])
         coef_o = tanh_c * o * (1 - o)
         through = o * (1 - tanh_c * tanh_c)
-        d_pre4 = np.empty((steps, batch, 4, hidden), dtype=acts.dtype)
+        d_pre4 = np.empty((steps, batch, 4, hidden), dtype=acts.dtype)  # PyTorch's gate order
+        # d h_{t-1} = d pre_t W_hh as the sum of four (B, H) @ (H, H) products, for the reason
+        # the forward gives (OpenBLAS's small-matrix kernel).
+        w_blocks = w.reshape(4, hidden, hidden)
+        parts = np.empty((4, batch, hidden), dtype=acts.dtype)
         dh = np.zeros((batch, hidden), dtype=acts.dtype)
         dc = np.zeros((batch, hidden), dtype=acts.dtype)
         c_grads = g_out[:, :, hidden:].any()  # usually only h is used downstream
@@ -250,7 +276,8 @@ class LSTMLayer(_Recurrence):
             np.multiply(dc_t[:, None], coef[t], out=d[:, :3])
             np.multiply(dh_t, coef_o[t], out=d[:, 3])
             dc = dc_t * f[t]
-            dh = d.reshape(batch, four_h) @ w
+            np.matmul(d.transpose(1, 0, 2), w_blocks, out=parts)
+            dh = np.add.reduce(parts, axis=0)
         d_pre = d_pre4.reshape(steps, batch, four_h)
         return (d_pre if self.needs[0] else None,
                 _w_hh_grad(d_pre, hc[:, :, :hidden], h0.data) if self.needs[1] else None,
@@ -263,19 +290,18 @@ class LSTMLayer(_Recurrence):
         # d h_t = do tanh(c_t) + o (1 - tanh^2 c_t) dc_t.
         tx, tw, th, tc = _zeros_for(tangents, self.inputs)
         hc, acts, tanh_c = out.data, self.acts, self.tanh_c
-        steps, batch, four_h = acts.shape
-        hidden = four_h // 4
+        steps, _, batch, hidden = acts.shape
         w_t, tw_t = _rows_times(self.inputs[1].data), _rows_times(tw)
-        a4 = acts.reshape(steps, batch, 4, hidden)
-        slope = a4 * (1 - a4)  # sigmoid' for i, f, o
-        slope[:, :, 2] = 1 - a4[:, :, 2] * a4[:, :, 2]  # tanh' for g
+        gi, gf, gg, go = _lstm_gates(acts)
+        # sigmoid' for i, f, o and tanh' for g, in PyTorch's gate order (T, B, 4, H)
+        slope = np.stack([gi * (1 - gi), gf * (1 - gf), 1 - gg * gg, go * (1 - go)], axis=2)
         dh, dc = th, tc
         h_prev, c_prev = self.inputs[2].data, self.inputs[3].data
         douts = np.empty_like(hc)
         for t in range(steps):
             dg = tx[t] + dh @ w_t + h_prev @ tw_t
             dg = dg.reshape(batch, 4, hidden) * slope[t]
-            i, f, g, o = a4[t, :, 0], a4[t, :, 1], a4[t, :, 2], a4[t, :, 3]
+            i, f, g, o = gi[t], gf[t], gg[t], go[t]
             dc = dg[:, 1] * c_prev + f * dc + dg[:, 0] * g + i * dg[:, 2]
             dh = dg[:, 3] * tanh_c[t] + o * (1 - tanh_c[t] * tanh_c[t]) * dc
             douts[t, :, :hidden], douts[t, :, hidden:] = dh, dc
@@ -312,15 +338,24 @@ class GRULayer(_Recurrence):
         out = np.empty((steps, batch, hidden), dtype=xproj.dtype)
         acts = np.empty_like(xproj)                    # r, z, n
         gh_n = np.empty((steps, batch, hidden), dtype=xproj.dtype)
-        w_t, h = _rows_times(w_hh), h0
+        # Per gate, as LSTMLayer does: three (B, H) @ (H, H) products in OpenBLAS's
+        # small-matrix kernel rather than one (B, H) @ (H, 3H).
+        w_gates = np.empty((3, hidden, hidden), dtype=xproj.dtype)
+        for k in range(3):
+            w_gates[k] = w_hh[k * hidden:(k + 1) * hidden].T
+        b_gates = b_hh.reshape(3, 1, hidden)
+        gh = np.empty((3, batch, hidden), dtype=xproj.dtype)
+        h = h0
         for t in range(steps):
-            gh = h @ w_t
-            gh += b_hh
+            np.matmul(h, w_gates, out=gh)
+            gh += b_gates
             a = acts[t]
-            np.add(xproj[t, :, :2 * hidden], gh[:, :2 * hidden], out=a[:, :2 * hidden])
-            _sigmoid_(a[:, :2 * hidden])
+            rz = a[:, :2 * hidden].reshape(batch, 2, hidden).transpose(1, 0, 2)
+            np.add(xproj[t, :, :2 * hidden].reshape(batch, 2, hidden).transpose(1, 0, 2),
+                   gh[:2], out=rz)
+            _sigmoid_(rz)
             r, z, n = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 2 * hidden:]
-            gh_n[t] = gh[:, 2 * hidden:]
+            gh_n[t] = gh[2]
             np.multiply(r, gh_n[t], out=n)
             n += xproj[t, :, 2 * hidden:]
             np.tanh(n, out=n)
@@ -351,6 +386,8 @@ class GRULayer(_Recurrence):
         coef_z = (h_prev - n) * z * (1 - z)
         d_x = np.empty((steps, batch, 3, hidden), dtype=acts.dtype)
         d_h = np.empty((steps, batch, 3, hidden), dtype=acts.dtype)
+        w_blocks = w.reshape(3, hidden, hidden)
+        parts = np.empty((3, batch, hidden), dtype=acts.dtype)
         dh = np.zeros((batch, hidden), dtype=acts.dtype)
         for t in range(steps - 1, -1, -1):
             dh_t = g_out[t] + dh
@@ -360,7 +397,8 @@ class GRULayer(_Recurrence):
             np.multiply(dh_t, coef_z[t], out=dx[:, 1])
             dgh[:, :2] = dx[:, :2]
             np.multiply(dx[:, 2], r[t], out=dgh[:, 2])
-            dh = dgh.reshape(batch, three_h) @ w
+            np.matmul(dgh.transpose(1, 0, 2), w_blocks, out=parts)  # per gate, as in LSTMLayer
+            dh = np.add.reduce(parts, axis=0)
             dh += dh_t * z[t]
         d_x = d_x.reshape(steps, batch, three_h)
         d_h = d_h.reshape(steps, batch, three_h)
