@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from autograd import Tensor
+from autograd.ops.conv import MaxPool, _max_windows, _pad
 from autograd.ops.elementwise import _RELU_BLOCK, Relu
 
 RNG = np.random.default_rng(16)
@@ -58,3 +59,20 @@ def test_relu_backward_matches_the_bool_mask(dtype):
     expected = grad * (np.maximum(x, 0) > 0)
     assert t.grad.dtype == dtype
     np.testing.assert_array_equal(t.grad.data, expected)
+
+
+@pytest.mark.parametrize("nans", [0, 1, 40])
+def test_max_pool_checks_for_nan_only_when_the_output_shows_one(nans):
+    # MaxPool runs its window pass without NaN checks and repeats it with them when the
+    # output holds a NaN; both must give what the checked pass gives on its own.
+    geometry = dict(kernel_size=(3, 2), stride=(2, 2), padding=((1, 1), (0, 1)), dilation=(1, 1))
+    x = RNG.standard_normal((4, 3, 9, 8)).astype(np.float32)
+    x.flat[RNG.choice(x.size, nans, replace=False)] = np.nan
+    pool = MaxPool()
+    out = pool.forward(x, **geometry)
+    xp = _pad(x, geometry["padding"], -np.inf)
+    best, index = _max_windows(xp, out.shape[2:], geometry["kernel_size"], geometry["stride"],
+                               geometry["dilation"], nan=True)
+    np.testing.assert_array_equal(out, best)
+    np.testing.assert_array_equal(pool.index, index)
+    assert np.isnan(out).any() == bool(nans)
