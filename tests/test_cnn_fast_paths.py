@@ -1,11 +1,14 @@
 """The convolution step's fast paths (benchmarks/README.md, issue 16) against the plain NumPy
-they replace: the same numbers bit for bit, NaN and -0.0 included, in the same memory layout."""
+they replace: the same numbers bit for bit (NaN and -0.0 included, in the same memory
+layout), or, for products cut into pieces, the same up to rounding."""
 import numpy as np
 import pytest
 
+import nn.functional as F
 from autograd import Tensor
 from autograd.ops.conv import MaxPool, _max_windows, _pad
 from autograd.ops.elementwise import _RELU_BLOCK, Relu
+from autograd.ops.linalg import _product
 
 RNG = np.random.default_rng(16)
 
@@ -76,3 +79,51 @@ def test_max_pool_checks_for_nan_only_when_the_output_shows_one(nans):
     np.testing.assert_array_equal(out, best)
     np.testing.assert_array_equal(pool.index, index)
     assert np.isnan(out).any() == bool(nans)
+
+
+# ---- skinny products in pieces (autograd/ops/linalg.py) -----------------------------------
+
+@pytest.mark.parametrize("m,k,n", [
+    (8, 50176, 9),     # conv1's dW: the contraction is long, cut into partial sums
+    (16, 12544, 72),   # conv2's dW, with a remainder piece
+    (16, 72, 12544),   # conv2's forward: column blocks
+    (12544, 16, 72),   # row blocks
+    (9, 40000, 8),     # a contraction that does not divide into pieces
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_skinny_products_in_pieces_match_matmul(m, k, n, dtype):
+    a = RNG.standard_normal((m, k)).astype(dtype)
+    b = RNG.standard_normal((n, k)).astype(dtype).T  # a transposed operand, as in the rules
+    out = _product(a, b)
+    expected = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    assert out.dtype == dtype and out.shape == (m, n)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out, expected, rtol=tol, atol=tol * np.sqrt(k))
+
+
+@pytest.mark.parametrize("shape_a,shape_b", [((64, 64), (64, 4096)),   # fat: one call
+                                             ((30, 40), (40, 50)),     # small: one call
+                                             ((8, 50176), (50176, 9))])
+def test_products_not_cut_are_matmul_exactly(shape_a, shape_b):
+    a = RNG.standard_normal(shape_a).astype(np.float32)
+    b = RNG.standard_normal(shape_b).astype(np.float64)  # mixed dtypes: never cut
+    if shape_a == (8, 50176):
+        np.testing.assert_array_equal(_product(a, b), np.matmul(a, b))
+        b = b.astype(np.float32)
+        assert not np.array_equal(_product(a, b), np.matmul(a, b))  # this one is cut
+    else:
+        b = b.astype(np.float32)
+        np.testing.assert_array_equal(_product(a, b), np.matmul(a, b))
+
+
+def test_conv_gradients_with_pieces_match_pytorch():
+    torch = pytest.importorskip("torch")
+    x = RNG.standard_normal((64, 8, 14, 14)).astype(np.float32)
+    w = RNG.standard_normal((16, 8, 3, 3)).astype(np.float32)
+    g = RNG.standard_normal((64, 16, 14, 14)).astype(np.float32)
+    xo, wo = Tensor(x, requires_grad=True), Tensor(w, requires_grad=True)
+    F.conv2d(xo, wo, padding=1).backward(Tensor(g))
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    torch.nn.functional.conv2d(xt, wt, padding=1).backward(torch.tensor(g))
+    np.testing.assert_allclose(wo.grad.data, wt.grad.numpy(), rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), rtol=1e-4, atol=1e-4)

@@ -5,16 +5,67 @@ from ..function import Function
 from ..namespaces import ARRAYS
 
 
+# NOTE: OpenBLAS's AVX-512 kernels run a product with M N K <= 100^3 without packing its
+# operands; above that they pack them, which for a skinny product with one long side costs
+# more than the arithmetic. cnn_step's products are such (conv2: 16 x 72 @ 72 x 12544, its
+# dW 16 x 12544 @ 12544 x 72; conv1's dW 8 x 50176 @ 50176 x 9), so a 2-D float product is
+# cut along its longest side into pieces of at most _UNPACKED multiply-adds, run as one
+# stacked np.matmul (one BLAS call per piece, written in place; pieces of the contraction
+# are summed). Measured on one thread (benchmarks/README.md, "Issue 16: third round"):
+# conv1's dW 425 -> 95 µs, conv2's 457 -> 290, conv2's forward 369 -> 270, its input
+# gradient 373 -> 300, conv1's forward 154 -> 123. Only when a piece still holds at least
+# _MIN_PIECE rows/columns/terms: fatter products (64 x 64 @ 64 x 4096, 512^2 x 8192)
+# gained nothing.
+_UNPACKED = 100 ** 3
+_MIN_PIECE = 256
+
+
+def _product(a, b):
+    """a @ b for 2-D arrays, in pieces along the longest side when that side is long and
+    the other two short (see the NOTE above)."""
+    m, k = a.shape
+    n = b.shape[1]
+    if m * n * k <= _UNPACKED or a.dtype != b.dtype or a.dtype.kind != "f":
+        return np.matmul(a, b)
+    longest = max(m, n, k)
+    piece = _UNPACKED * longest // (m * n * k)
+    if piece < _MIN_PIECE or longest < 2 * piece:
+        return np.matmul(a, b)
+    count = longest // piece
+    body = count * piece
+    if longest == k:  # the contraction: partial products, summed
+        parts = np.matmul(a[:, :body].reshape(m, count, piece).transpose(1, 0, 2),
+                          b[:body].reshape(count, piece, n))
+        out = parts.sum(axis=0)
+        if body < k:
+            out += a[:, body:] @ b[body:]
+        return out
+    out = np.empty((m, n), dtype=a.dtype)
+    if longest == n:  # column blocks of b and of the result
+        np.matmul(a, b[:, :body].reshape(k, count, piece).transpose(1, 0, 2),
+                  out=out[:, :body].reshape(m, count, piece).transpose(1, 0, 2))
+        np.matmul(a, b[:, body:], out=out[:, body:])
+    else:  # row blocks of a and of the result
+        np.matmul(a[:body].reshape(count, piece, k), b, out=out[:body].reshape(count, piece, n))
+        np.matmul(a[body:], b, out=out[body:])
+    return out
+
+
+def _matmul(a, b):
+    return _product(a, b) if a.ndim == 2 and b.ndim == 2 else np.matmul(a, b)
+
+
 class MatMul(Function):
     """a @ b (batched, both at least 2-D);  da = grad @ b^T, db = a^T @ grad"""
 
     name = "matmul"
 
     def forward(self, a, b):
-        return np.matmul(a, b)
+        return _matmul(a, b)
 
     def vjp(self, grad, out, on=ARRAYS):
         a, b = self.inputs
+        product = _matmul if not on.graph else (lambda x, y: x @ y)
         da = None
         if self.needs[0]:
             b = on.data(b)
@@ -23,10 +74,10 @@ class MatMul(Function):
                 # contraction faster when the larger side of the result is its rows; a
                 # convolution's dW (16 x 12544 @ 12544 x 72): 0.89 -> 0.53 ms (benchmarks/
                 # README.md, "Issue 16: second round"). The result is a transposed view.
-                da = on.mT(b @ on.mT(grad))
+                da = on.mT(product(b, on.mT(grad)))
             else:
-                da = grad @ on.mT(b)
-        return da, (on.mT(on.data(a)) @ grad if self.needs[1] else None)
+                da = product(grad, on.mT(b))
+        return da, (product(on.mT(on.data(a)), grad) if self.needs[1] else None)
 
     def jvp(self, tangents, out):
         (ta, tb), (a, b) = tangents, self.inputs
