@@ -12,12 +12,13 @@ from ..namespaces import ARRAYS
 # cut along its longest side into pieces of at most _UNPACKED multiply-adds, run as one
 # stacked np.matmul (one BLAS call per piece, written in place; pieces of the contraction
 # are summed). Measured on one thread (benchmarks/README.md, "Issue 16: third round"):
-# conv1's dW 425 -> 95 µs, conv2's 457 -> 290, conv2's forward 369 -> 270, its input
-# gradient 373 -> 300, conv1's forward 154 -> 123. Only when a piece still holds at least
-# _MIN_PIECE rows/columns/terms: fatter products (64 x 64 @ 64 x 4096, 512^2 x 8192)
-# gained nothing.
+# conv1's dW 419 -> 105 µs, conv2's 443 -> 288, conv2's forward 404 -> 275, its input
+# gradient 362 -> 304, conv1's forward 173 -> 113. Only when a piece still holds at least
+# _MIN_PIECE rows/columns/terms: fatter products (64 x 64 @ 64 x 4096, 512^2 x 8192, a
+# 32 -> 48 channel convolution's dW) gained nothing or lost.
 _UNPACKED = 100 ** 3
 _MIN_PIECE = 256
+_BLAS_TYPES = (np.dtype(np.float32), np.dtype(np.float64))  # float16 has no BLAS product
 
 
 def _product(a, b):
@@ -25,7 +26,7 @@ def _product(a, b):
     the other two short (see the NOTE above)."""
     m, k = a.shape
     n = b.shape[1]
-    if m * n * k <= _UNPACKED or a.dtype != b.dtype or a.dtype.kind != "f":
+    if m * n * k <= _UNPACKED or a.dtype != b.dtype or a.dtype not in _BLAS_TYPES:
         return np.matmul(a, b)
     longest = max(m, n, k)
     piece = _UNPACKED * longest // (m * n * k)
