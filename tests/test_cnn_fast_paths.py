@@ -1,11 +1,14 @@
 """The convolution step's fast paths (benchmarks/README.md, issue 16) against the plain NumPy
 they replace: the same numbers bit for bit (NaN and -0.0 included, in the same memory
 layout), or, for products cut into pieces, the same up to rounding."""
+import os
+
 import numpy as np
 import pytest
 
 import nn.functional as F
 from autograd import Tensor
+from autograd.ops import linalg
 from autograd.ops.conv import MaxPool, _max_windows, _pad
 from autograd.ops.elementwise import _RELU_BLOCK, Relu
 from autograd.ops.linalg import _product
@@ -91,7 +94,9 @@ def test_max_pool_checks_for_nan_only_when_the_output_shows_one(nans):
     (9, 40000, 8),     # a contraction that does not divide into pieces
 ])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_skinny_products_in_pieces_match_matmul(m, k, n, dtype):
+@pytest.mark.parametrize("blas_threads", [1, 2])
+def test_skinny_products_in_pieces_match_matmul(monkeypatch, m, k, n, dtype, blas_threads):
+    monkeypatch.setattr(linalg, "_blas_threads", lambda: blas_threads)
     a = RNG.standard_normal((m, k)).astype(dtype)
     b = RNG.standard_normal((n, k)).astype(dtype).T  # a transposed operand, as in the rules
     out = _product(a, b)
@@ -104,7 +109,8 @@ def test_skinny_products_in_pieces_match_matmul(m, k, n, dtype):
 @pytest.mark.parametrize("shape_a,shape_b", [((64, 64), (64, 4096)),   # fat: one call
                                              ((30, 40), (40, 50)),     # small: one call
                                              ((8, 50176), (50176, 9))])
-def test_products_not_cut_are_matmul_exactly(shape_a, shape_b):
+def test_products_not_cut_are_matmul_exactly(monkeypatch, shape_a, shape_b):
+    monkeypatch.setattr(linalg, "_blas_threads", lambda: 1)
     a = RNG.standard_normal(shape_a).astype(np.float32)
     b = RNG.standard_normal(shape_b).astype(np.float64)  # mixed dtypes: never cut
     if shape_a == (8, 50176):
@@ -114,6 +120,28 @@ def test_products_not_cut_are_matmul_exactly(shape_a, shape_b):
     else:
         b = b.astype(np.float32)
         np.testing.assert_array_equal(_product(a, b), np.matmul(a, b))
+
+
+def test_with_several_blas_threads_only_the_contraction_is_cut(monkeypatch):
+    # A long side of the result is left whole for OpenBLAS to split over its threads.
+    monkeypatch.setattr(linalg, "_blas_threads", lambda: 2)
+    for shape_a, shape_b in (((16, 72), (72, 12544)), ((12544, 16), (16, 72))):
+        a, b = (RNG.standard_normal(s).astype(np.float32) for s in (shape_a, shape_b))
+        np.testing.assert_array_equal(_product(a, b), np.matmul(a, b))
+    a, b = RNG.standard_normal((8, 50176)).astype(np.float32), RNG.standard_normal((50176, 9))
+    b = b.astype(np.float32)
+    assert not np.array_equal(_product(a, b), np.matmul(a, b))  # cut: summed in pieces
+
+
+def test_blas_threads_without_threadpoolctl_follow_the_environment(monkeypatch):
+    monkeypatch.setattr(linalg, "_blas", ())
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    assert linalg._blas_threads() == 3
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert linalg._blas_threads() == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert linalg._blas_threads() == (os.cpu_count() or 1)
 
 
 def test_conv_gradients_with_pieces_match_pytorch():

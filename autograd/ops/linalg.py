@@ -1,4 +1,6 @@
 """Linear algebra primitives."""
+import os
+
 import numpy as np
 
 from ..function import Function
@@ -15,10 +17,34 @@ from ..namespaces import ARRAYS
 # conv1's dW 419 -> 105 µs, conv2's 443 -> 288, conv2's forward 404 -> 275, its input
 # gradient 362 -> 304, conv1's forward 173 -> 113. Only when a piece still holds at least
 # _MIN_PIECE rows/columns/terms: fatter products (64 x 64 @ 64 x 4096, 512^2 x 8192, a
-# 32 -> 48 channel convolution's dW) gained nothing or lost.
+# 32 -> 48 channel convolution's dW) gained nothing or lost. When BLAS may use more than one
+# thread, only the contraction is cut: OpenBLAS splits a long side of the result over its
+# threads (conv2's forward: 231 µs whole on 2 threads, 277 in pieces, which run on one),
+# and cnn_step at 2 threads took 4.37-4.51 ms (best rounds) so, 4.85-5.02 with every cut.
 _UNPACKED = 100 ** 3
 _MIN_PIECE = 256
 _BLAS_TYPES = (np.dtype(np.float32), np.dtype(np.float64))  # float16 has no BLAS product
+_blas = None  # threadpoolctl's view of NumPy's BLAS, () without it (see _blas_threads)
+
+
+def _blas_threads():
+    """How many threads BLAS may use now: threadpoolctl's answer when it is installed (it
+    sees limits set at run time), else OPENBLAS_NUM_THREADS / OMP_NUM_THREADS or the CPU
+    count, as OpenBLAS itself decides when it loads."""
+    global _blas
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _blas = tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
+        except Exception:  # not installed, or it cannot read this BLAS
+            _blas = ()
+    if _blas:
+        return max(lib.num_threads for lib in _blas)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "").split(",")[0].strip()
+        if value.isdigit():
+            return int(value)
+    return os.cpu_count() or 1
 
 
 def _product(a, b):
@@ -30,7 +56,7 @@ def _product(a, b):
         return np.matmul(a, b)
     longest = max(m, n, k)
     piece = _UNPACKED * longest // (m * n * k)
-    if piece < _MIN_PIECE or longest < 2 * piece:
+    if piece < _MIN_PIECE or longest < 2 * piece or (longest != k and _blas_threads() > 1):
         return np.matmul(a, b)
     count = longest // piece
     body = count * piece
