@@ -323,6 +323,30 @@ class Sigmoid(Function):
         return tangents[0] * s * (1 - s)
 
 
+_RELU_BLOCK = 8192
+
+
+def _relu_array(x):
+    """max(x, 0) of an array, NaN passed through, in x's memory layout."""
+    # NOTE: NumPy's maximum against the scalar 0 runs a scalar loop (151 µs on cnn_step's
+    # (64, 8, 28, 28) float32 batch) and against an array of zeros its SIMD loop, so x's
+    # memory is read as rows of _RELU_BLOCK elements compared with one row of zeros (64 µs;
+    # 77 -> 35 µs on (64, 16, 14, 14)). That needs x laid out contiguously in some order,
+    # as a convolution's output is; any other x takes the plain call.
+    out = np.empty_like(x)
+    flat, flat_out = np.ravel(x, order="K"), np.ravel(out, order="K")
+    if (x.size < _RELU_BLOCK or x.strides != out.strides or not np.may_share_memory(flat, x)
+            or not np.may_share_memory(flat_out, out)):
+        return np.maximum(x, 0, out=out)
+    rows, tail = divmod(x.size, _RELU_BLOCK)
+    zeros = np.zeros(_RELU_BLOCK, x.dtype)
+    body = rows * _RELU_BLOCK
+    np.maximum(flat[:body].reshape(rows, _RELU_BLOCK), zeros,
+               out=flat_out[:body].reshape(rows, _RELU_BLOCK))
+    np.maximum(flat[body:], zeros[:tail], out=flat_out[body:])
+    return out
+
+
 class Relu(Function):
     """max(x, 0);  dx = grad * (x > 0)   # NOTE: subgradient 0 at x = 0, as PyTorch"""
 
@@ -338,10 +362,16 @@ class Relu(Function):
         # Function.apply) takes the comparison: np.maximum costs ~1 µs on one number.
         if type(x) is not np.ndarray:
             return x if x > 0 else abs(x * 0)  # keeps the dtype and NaN; abs turns -0.0 into 0.0
-        return np.maximum(x, 0)
+        return _relu_array(x)
 
     def vjp(self, grad, out, on=ARRAYS):
-        return (grad * (out.data > 0),)  # a mask: an array, or a constant under create_graph
+        mask = out.data > 0  # an array, or a constant under create_graph
+        if type(grad) is np.ndarray and type(mask) is np.ndarray and grad.dtype.kind == "f":
+            # NOTE: the mask as grad's dtype first: NumPy multiplies float by bool through a
+            # buffered cast, measured 119 -> 96 µs on a (64, 8, 28, 28) float32 batch.
+            mask = mask.astype(grad.dtype)
+            return (np.multiply(grad, mask, out=mask),)
+        return (grad * mask,)
 
     def jvp(self, tangents, out):
         return tangents[0] * (out.data > 0)
