@@ -229,8 +229,8 @@ def _walk(order, grads, owned, wanted, kept, arrays, create_graph, retain_graph,
                     owned.add(parent)
             # NOTE: a small output's gradient is kept for pictures of the graph; grad() and
             # the step renderer (inputs given) leave no trace, as they leave .grad alone.
-            # (no name is bound to g's array here: it would keep the array alive, and the
-            # peak memory up, while the next op's rule runs)
+            # (a name is bound to g's array only when it is small: a large one would stay
+            # alive, and the peak memory up, while the next op's rule runs)
             if wanted is None and (g if arrays else g.data).size <= SMALL:
                 small = g if arrays else g.data
                 if retain_graph:

@@ -380,6 +380,12 @@ class Relu(Function):
 _erf = np.frompyfunc(math.erf, 1, 1)
 
 
+def erf_elementwise(x):
+    """erf of every element with math.erf, in x's dtype (also GELU's fallback without scipy)."""
+    # NOTE: a ufunc on a 0-d array returns a bare Python float; asarray keeps it an array.
+    return np.asarray(_erf(x), dtype=x.dtype)
+
+
 class Erf(Function):
     """erf(x);  dx = grad * 2/sqrt(pi) * exp(-x^2)"""
 
@@ -387,8 +393,7 @@ class Erf(Function):
     name = "erf"
 
     def forward(self, x):
-        # NOTE: a ufunc on a 0-d array returns a bare Python float; asarray keeps it an array.
-        return np.asarray(_erf(x), dtype=x.dtype)
+        return erf_elementwise(x)
 
     def vjp(self, grad, out, on=ARRAYS):
         x = on.value(self.inputs[0])

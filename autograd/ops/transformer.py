@@ -7,6 +7,7 @@ import numpy as np
 
 from ..function import Function
 from ..namespaces import ARRAYS
+from .elementwise import erf_elementwise
 
 _erf = []  # the vectorised erf, found on first use (see _erf_array)
 
@@ -20,10 +21,7 @@ def _erf_array(x):
         try:
             from scipy.special import erf
         except ImportError:  # scipy comes with scikit-learn, not with chainrule
-            erf_py = np.frompyfunc(math.erf, 1, 1)
-
-            def erf(x):
-                return np.asarray(erf_py(x), dtype=x.dtype)
+            erf = erf_elementwise
         _erf.append(erf)
     return _erf[0](x)
 

@@ -66,17 +66,8 @@ def build(quick):
     import torch  # here, not at the top: scalar_gc.py uses this module in a process without it
 
     t_layers, t_params = _make(weights, lambda v: torch.tensor(float(v), requires_grad=True))
-
-    def torch_step():
-        inputs = [[torch.tensor(float(v)) for v in row] for row in X]
-        loss = _loss(t_layers, t_params, inputs, ys)
-        for p in t_params:
-            p.grad = None
-        loss.backward()
-        with torch.no_grad():
-            for p in t_params:
-                p.sub_(p.grad, alpha=LR)
-        return loss.item()
+    torch_step = _tensor_step(t_layers, t_params, X, ys, lambda v: torch.tensor(float(v)),
+                              torch.no_grad)
 
     contenders = {"chainrule": steps["chainrule"], "pytorch": torch_step,
                   "micrograd": steps["micrograd"]}
@@ -88,6 +79,24 @@ def build(quick):
                  notes=[f"{n_ops} graph nodes per step"])
 
 
+def _tensor_step(layers, params, X, ys, tensor, no_grad):
+    """One step of a tensor library with PyTorch's API (chainrule's or PyTorch's own):
+    inputs made by `tensor`, forward, backward, SGD in place under `no_grad`."""
+
+    def step():
+        inputs = [[tensor(v) for v in row] for row in X]
+        loss = _loss(layers, params, inputs, ys)
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with no_grad():
+            for p in params:
+                p.sub_(p.grad, alpha=LR)
+        return float(loss)
+
+    return step
+
+
 def numpy_side_steps(weights, X, ys):
     """{"chainrule": step, "micrograd": step} on the same weights and points (no PyTorch)."""
     try:
@@ -95,17 +104,7 @@ def numpy_side_steps(weights, X, ys):
     except ImportError as e:
         raise SkipWorkload(f"micrograd is not installed ({e}); `pip install micrograd`") from None
     c_layers, c_params = _make(weights, lambda v: autograd.Tensor(np.float32(v), requires_grad=True))
-
-    def chainrule_step():
-        inputs = [[autograd.Tensor(v) for v in row] for row in X]
-        loss = _loss(c_layers, c_params, inputs, ys)
-        for p in c_params:
-            p.grad = None
-        loss.backward()
-        with autograd.no_grad():
-            for p in c_params:
-                p.sub_(p.grad, alpha=LR)
-        return float(loss)
+    chainrule_step = _tensor_step(c_layers, c_params, X, ys, autograd.Tensor, autograd.no_grad)
 
     m_layers, m_params = _make(weights, lambda v: Value(float(v)))
 
