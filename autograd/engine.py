@@ -3,6 +3,7 @@ import operator
 
 import numpy as np
 
+from . import kept_grads
 from .function import _ZEROS1, _ZEROS2, _check_finite, _fingerprint
 from .grad_mode import enable_grad, no_grad, state
 from .ops import Cast, SumTo
@@ -111,6 +112,8 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
             g = grads[root] + g
             owned.add(root)
         grads[root] = g
+    # (a root named twice has a summed buffer the walk may add into: copied)
+    root_grads = [grads[root] + 0 if root in owned else grads[root] for root in roots]
     wanted = None if inputs is None else dict.fromkeys(inputs)
     order = _toposort(roots)
     kept = {}  # tensor -> its summary in the released graph (autograd.summary)
@@ -122,6 +125,8 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
         if not retain_graph:
             _mark_failed(order, exc)
         raise
+    if wanted is None and not retain_graph:
+        kept_grads.note_backward(roots, root_grads)
     if wanted is not None:
         return [None if wanted[t] is None else _as_tensor(wanted[t]) for t in inputs]
     return None
@@ -227,7 +232,7 @@ def _walk(order, grads, owned, wanted, kept, arrays, create_graph, retain_graph,
                 else:
                     grads[parent] = old + pg
                     owned.add(parent)
-            # NOTE: a small output's gradient is kept for pictures of the graph; grad() and
+            # NOTE: a small output's gradient is there for pictures of the graph; grad() and
             # the step renderer (inputs given) leave no trace, as they leave .grad alone.
             # (a name is bound to g's array only when it is small: a large one would stay
             # alive, and the peak memory up, while the next op's rule runs)
@@ -235,18 +240,22 @@ def _walk(order, grads, owned, wanted, kept, arrays, create_graph, retain_graph,
                 small = g if arrays else g.data
                 if retain_graph:
                     node.out_grad = small
-                elif node.elementwise and node._guards is None and node.bases is None:
+                elif (node.elementwise and node._guards is None and node.bases is None
+                      and not t._hooks):
                     # NOTE: release()'s path for an op of small tensors, inlined: an
                     # elementwise op's inputs are no larger than its small output, so
                     # there is nothing to free or to summarise (a neuron-level graph's
                     # every op; ~130 ns an op less than the call, benchmarks/README.md).
+                    # Its gradient is not kept: the op keeps its inputs and state, so a
+                    # picture recomputes it (autograd.kept_grads); keeping 10,000 small
+                    # arrays cost ~6% of a chain of small ops. None: not an earlier one.
                     node._kept = node.inputs
                     node.inputs = None
-                    node.out_grad = small
+                    node.out_grad = None
                 else:
-                    node.release(kept, small)
+                    node.release(kept, small, input_grads)
             elif not retain_graph:
-                node.release(kept)
+                node.release(kept, None, input_grads)
 
 
 def _as_tensor(g):

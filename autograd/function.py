@@ -7,7 +7,7 @@ import numpy as np
 
 from .grad_mode import state
 from .namespaces import TENSORS
-from .summary import SMALL, TensorSummary, summarise
+from .summary import SMALL, TensorSummary, small_input_grads, summarise
 
 Tensor = None  # set by autograd.tensor once the Tensor class exists (avoids an import cycle)
 
@@ -84,6 +84,7 @@ class Function:
     vjp = None  # the rule written once against a namespace (see the class docstring)
     jvp = None  # the forward-mode rule (see the class docstring)
     _kept = ()  # the parents a released op keeps for pictures (see release)
+    in_grads = None  # what a released op's rule gave its small computed inputs (see release)
     _out = None  # the output's (shape, dtype, name) once a consumer dropped it (see summary)
     out_grad = None  # dL/d the output, kept for small outputs by backward (for pictures)
     failed = None  # what raised, when a backward() that released this op failed part-way
@@ -219,15 +220,18 @@ class Function:
                 fn.fingerprints = _fingerprints(inputs if cls.saves_inputs else (), data)
         return out
 
-    def release(self, memo, out_grad=None):
+    def release(self, memo, out_grad=None, input_grads=None):
         """Free what only the rule needed; keep the skeleton that pictures of the graph read.
 
         Everything the op saved for its rule goes (input tensors, masks, im2col buffers, the
         activations of a recurrence), so the arrays die as after any release; what stays is
         the op's name, module scope and source line, its parents as summaries (see
-        autograd.summary) and `out_grad` for a small output. An op of small tensors only
-        (output and inputs of at most 6 elements) holds nothing large, so it keeps its state.
-        `inputs` becomes None, which is how a second backward() knows the graph was released.
+        autograd.summary), `out_grad` for a small output and `in_grads`, the gradients
+        `input_grads` (the rule's result) gave its small computed inputs: with the state
+        gone, the rule cannot give them again when a picture asks (autograd.kept_grads).
+        An op of small tensors only (output and inputs of at most 6 elements) holds nothing
+        large, so it keeps its state. `inputs` becomes None, which is how a second
+        backward() knows the graph was released.
         """
         guards = self._guards
         if guards is not None:
@@ -253,10 +257,13 @@ class Function:
                     self.out_grad = out_grad
                     return
         kept = summarise(inputs, memo)
+        given = None if input_grads is None else small_input_grads(inputs, input_grads)
         scope, where, made = self.scope, self.where, self._out
         state = self.__dict__
         state.clear()
         self._kept = kept
+        if given is not None:
+            self.in_grads = given
         if scope:
             self.scope = scope
         if where is not None:

@@ -4,6 +4,8 @@ backward() frees the memory that only the rules needed (saved inputs, masks, buf
 a learner's next line is often `draw_graph(loss)`, as in micrograd. So each released op
 keeps its small parents themselves and its large ones as summaries: op, shape, dtype, name.
 """
+import numpy as np
+
 SMALL = 6  # tensors with at most this many elements keep their numbers (what draw_graph shows)
 
 
@@ -41,12 +43,38 @@ class TensorSummary:
 
     @property
     def grad(self):
-        node = self.grad_fn
-        return None if node is None else node.out_grad
+        from .kept_grads import kept_grad  # NOTE: here: it imports the engine, which imports this
+
+        return kept_grad(self.grad_fn)
 
     def __repr__(self):
         op = f", grad_fn=<{self.grad_fn.name}>" if self.grad_fn is not None else ""
         return f"TensorSummary(shape={self.shape}, dtype={self.dtype}{op})"
+
+
+def small_input_grads(inputs, input_grads):
+    """The gradients a rule gave the small computed inputs of its op (as the walk adds them:
+    summed to the input's shape, in its dtype), aligned with `inputs`; None when there are
+    none. A released large op keeps them (Function.in_grads): it keeps no state to run its
+    rule again, and a small input's gradient may have come through it alone."""
+    given = None
+    for i, t in enumerate(inputs):
+        data = t.data
+        if t._ctx is None or not t._requires_grad or data.size > SMALL or i >= len(input_grads):
+            continue
+        pg = input_grads[i]
+        if pg is None:
+            continue
+        pg = np.asarray(getattr(pg, "data", pg))  # a Tensor under create_graph
+        if pg.shape != data.shape:
+            from .ops.reduce import sum_to  # NOTE: here, not at the top: ops import this module
+            pg = sum_to(pg, data.shape)
+        if pg.dtype != data.dtype:
+            pg = pg.astype(data.dtype)
+        if given is None:
+            given = [None] * len(inputs)
+        given[i] = pg
+    return None if given is None else tuple(given)
 
 
 def summarise(inputs, memo):

@@ -10,6 +10,7 @@ import autograd as ag
 import nn
 import nn.functional as F
 from autograd import Tensor, viz
+from autograd.kept_grads import kept_grad
 from autograd.summary import SMALL, TensorSummary
 from autograd.viz.graph import value_grad
 from autograd.viz import render
@@ -76,7 +77,7 @@ def test_summaries_keep_numbers_of_small_tensors_only():
     assert isinstance(big_kept, TensorSummary) and isinstance(small_kept, Tensor)
     assert big_kept.shape == (3, 4) and big_kept.data is None and big_kept.grad is None
     np.testing.assert_array_equal(small_kept.data, np.exp(3.0) * np.ones(2))
-    np.testing.assert_array_equal(small_kept.grad_fn.out_grad, np.ones(2))
+    np.testing.assert_array_equal(kept_grad(small_kept.grad_fn), np.ones(2))
     assert big_kept.grad_fn.name == "exp" and big_kept.dtype == np.float64
     assert summaries  # the root's inputs are summaries too
     # leaves that learn are kept themselves, with their .grad
@@ -107,15 +108,17 @@ def test_backward_frees_the_saved_arrays_and_op_buffers():
             continue
         seen.add(id(node))
         assert node.released
-        if node.out_grad is not None and all(p.data is not None and p.data.size <= SMALL
-                                             for p in node.parents):
+        if kept_grad(node) is not None and all(p.data is not None and p.data.size <= SMALL
+                                               for p in node.parents):
             # an op of small tensors only keeps its state as it was: nothing in it is large
             small_ops.append(node.name)
             for value in vars(node).values():
                 assert not isinstance(value, np.ndarray) or value.size <= SMALL, node.name
         else:
-            assert set(vars(node)) <= {"_kept", "_out", "scope", "where", "out_grad"}, (node.name,
-                                                                                vars(node))
+            assert set(vars(node)) <= {"_kept", "_out", "scope", "where", "out_grad",
+                                       "in_grads"}, (node.name, vars(node))
+            for value in (node.in_grads or ()):  # what it gave its small inputs
+                assert value is None or value.size <= SMALL, node.name
         stack.extend(p.grad_fn for p in node.parents if p.grad_fn is not None)
     assert "cross_entropy" in small_ops and len(seen) - len(small_ops) >= 8
 
@@ -134,9 +137,9 @@ def test_intermediate_gradients_are_kept_for_small_outputs_only():
 def test_grad_and_the_step_renderer_leave_no_kept_gradient():
     x, y, z, f = textbook()
     ag.grad(f, [x], retain_graph=True)
-    assert f.grad_fn.out_grad is None
+    assert kept_grad(f.grad_fn) is None
     list(viz.backward_steps(f))
-    assert f.grad_fn.out_grad is None
+    assert kept_grad(f.grad_fn) is None
 
 
 def test_backward_steps_after_a_released_backward_replays_the_same_captions():

@@ -3,6 +3,7 @@ from collections import deque
 
 import numpy as np
 
+from autograd.kept_grads import kept_grad
 from autograd.summary import SMALL  # tensors with at most this many elements show their numbers
 
 from .colors import EXPLODING, VANISHING, grad_color, legend_dot, magnitude
@@ -62,12 +63,11 @@ def value_data(t):
 
 def value_grad(t):
     """dL/dt as an array, or None: `.grad` where set, else the gradient that the last
-    backward() kept for a small output of an op (Function.out_grad)."""
+    backward() left for a small output of an op (autograd.kept_grads)."""
     g = t.grad
     if g is not None:
         return g if isinstance(g, (np.ndarray, np.generic)) else g.data  # a summary's, a Tensor's
-    node = t.grad_fn
-    return None if node is None else node.out_grad
+    return kept_grad(t.grad_fn)
 
 
 # ---- the walk ---------------------------------------------------------------------------------

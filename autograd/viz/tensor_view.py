@@ -6,6 +6,8 @@ Tensor): the readers here accept all of these.
 """
 import numpy as np
 
+from autograd.kept_grads import kept_grad
+
 FULL = 64  # tensors with at most this many elements are shown in full
 BINS = 16  # histogram bins for larger ones
 
@@ -18,10 +20,10 @@ def read_data(t):
 
 def read_grad(t):
     """dL/dt as an array, or None: `.grad` (a Tensor or an array), else the gradient a released
-    or retained graph kept for a small output of an op (`grad_fn.out_grad`)."""
+    or retained graph left for a small output of an op (autograd.kept_grads)."""
     g = getattr(t, "grad", None)
     if g is None:
-        g = getattr(getattr(t, "grad_fn", None), "out_grad", None)
+        g = kept_grad(getattr(t, "grad_fn", None))
     if g is None:
         return None
     return np.asarray(getattr(g, "data", g))
