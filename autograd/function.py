@@ -256,8 +256,9 @@ class Function:
                     self.inputs = None
                     self.out_grad = out_grad
                     return
-        kept = summarise(inputs, memo)
-        given = None if input_grads is None else small_input_grads(inputs, input_grads)
+        kept, small = summarise(inputs, memo)
+        given = (None if small is None or input_grads is None
+                 else small_input_grads(inputs, input_grads, small))
         scope, where, made = self.scope, self.where, self._out
         state = self.__dict__
         state.clear()

@@ -52,20 +52,19 @@ class TensorSummary:
         return f"TensorSummary(shape={self.shape}, dtype={self.dtype}{op})"
 
 
-def small_input_grads(inputs, input_grads):
-    """The gradients a rule gave the small computed inputs of its op (as the walk adds them:
-    summed to the input's shape, in its dtype), aligned with `inputs`; None when there are
-    none. A released large op keeps them (Function.in_grads): it keeps no state to run its
-    rule again, and a small input's gradient may have come through it alone."""
+def small_input_grads(inputs, input_grads, where):
+    """The gradients a rule gave the small computed inputs of its op at positions `where`
+    (as the walk adds them: summed to the input's shape, in its dtype), aligned with
+    `inputs`; None when there are none. A released large op keeps them (Function.in_grads):
+    it keeps no state to run its rule again, and a small input's gradient may have come
+    through it alone."""
     given = None
-    for i, t in enumerate(inputs):
-        data = t.data
-        if t._ctx is None or not t._requires_grad or data.size > SMALL or i >= len(input_grads):
+    for i in where:
+        if i >= len(input_grads) or input_grads[i] is None:
             continue
-        pg = input_grads[i]
-        if pg is None:
-            continue
-        pg = np.asarray(getattr(pg, "data", pg))  # a Tensor under create_graph
+        data, pg = inputs[i].data, input_grads[i]
+        if not isinstance(pg, (np.ndarray, np.generic)):
+            pg = pg.data  # a Tensor under create_graph
         if pg.shape != data.shape:
             from .ops.reduce import sum_to  # NOTE: here, not at the top: ops import this module
             pg = sum_to(pg, data.shape)
@@ -82,16 +81,25 @@ def summarise(inputs, memo):
     arrays are as light as a summary), leaves that learn and tensors that retain_grad
     themselves; a larger computed tensor as the op that made it (its summary is made from
     that op when a picture asks, see Function.summary, so one per tensor whoever consumes it);
-    any other large tensor (a batch, a mask) as one TensorSummary per backward pass (`memo`)."""
+    any other large tensor (a batch, a mask) as one TensorSummary per backward pass (`memo`).
+    Returns them and the positions of the small computed inputs that need a gradient (for
+    small_input_grads), or None."""
     # NOTE: one pass, and nothing made unless an input is large: a graph of small tensors
     # keeps its inputs tuple as is. A large computed tensor costs a (shape, dtype, name)
     # tuple noted on its op, once; no summary object until a picture is drawn.
-    kept = None
+    kept = small = None
     i = -1
     for t in inputs:
         i += 1
         data = t.data
-        if data.size <= SMALL or t._retains_grad:
+        if data.size <= SMALL:
+            if t._ctx is not None and t._requires_grad:
+                if small is None:
+                    small = [i]
+                else:
+                    small.append(i)
+            continue
+        if t._retains_grad:
             continue
         node = t._ctx
         if node is not None:
@@ -110,4 +118,4 @@ def summarise(inputs, memo):
         if kept is None:
             kept = list(inputs)
         kept[i] = s
-    return inputs if kept is None else tuple(kept)
+    return (inputs if kept is None else tuple(kept)), small

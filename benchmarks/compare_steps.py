@@ -9,7 +9,7 @@ rule that imports lazily, `from ..composites import stack`, then finds its own t
 module). Rounds alternate A, B in both orders; reported: the median per-round ratio B/A of
 each order and their geometric mean, as compare_trees.py does. No PyTorch in the process.
 
-    python benchmarks/compare_steps.py /tmp/before . --only lstm,cnn --rounds 9
+    python benchmarks/compare_steps.py /tmp/before . --only lstm,cnn,mlp --rounds 9
 """
 import argparse
 import os
@@ -86,7 +86,11 @@ def _workloads(autograd, nn, F):
                              nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                              nn.Flatten(), nn.Linear(784, 10)))
     cnn = trainer(cnn, T(images[:, None]), T(labels))
-    return {"lstm": lstm, "cnn": cnn}
+    (flat, flat_labels), = fashion_batches(128, 1)  # benchmarks/workloads/mlp_step.py
+    mlp = init(nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+                             nn.Linear(128, 10)))
+    mlp = trainer(mlp, T(flat.reshape(128, -1)), T(flat_labels))
+    return {"lstm": lstm, "cnn": cnn, "mlp": mlp}
 
 
 def main():

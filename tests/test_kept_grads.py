@@ -176,3 +176,23 @@ def test_a_large_intermediates_gradient_is_never_kept():
     loss.backward()
     summary = loss.grad_fn.parents[0]
     assert isinstance(summary, TensorSummary) and summary.grad is None
+
+
+def test_create_graph_then_release_keeps_what_large_ops_gave():
+    # create_graph=True walks Tensors; released anyway, large ops keep arrays for small inputs
+    def build():
+        w = Tensor(np.array([0.3, -0.7, 1.1]), requires_grad=True)
+        big = Tensor(np.random.default_rng(1).normal(size=(50, 3)))
+        s = (w * 2).tanh()
+        return (big * s).sum()
+    retained = build()
+    retained.backward(retain_graph=True)
+    released = build()
+    ag.backward([released], create_graph=True, retain_graph=False)
+    a = [kept_grad(n) for n in _ops([retained])]
+    b = [kept_grad(n) for n in _ops([released])]
+    for x, y in zip(a, b):
+        assert (x is None) == (y is None)
+        if x is not None:
+            assert isinstance(y, (np.ndarray, np.generic))
+            np.testing.assert_allclose(np.asarray(y), np.asarray(x), rtol=1e-12)
