@@ -196,3 +196,24 @@ def test_create_graph_then_release_keeps_what_large_ops_gave():
         if x is not None:
             assert isinstance(y, (np.ndarray, np.generic))
             np.testing.assert_allclose(np.asarray(y), np.asarray(x), rtol=1e-12)
+
+
+def test_dropping_a_long_released_chain_frees_every_node():
+    import gc
+    import weakref
+
+    x = Tensor(np.array([0.5, -0.25]), requires_grad=True)
+    h = x
+    for _ in range(3000):
+        h = (h * 1.0001).tanh()
+    loss = h.sum()
+    loss.backward()
+    probes = [weakref.ref(t) for t in (h, h.grad_fn._kept[0])]
+    del h
+    assert all(p() is not None for p in probes)  # the graph outlives backward
+    gc.disable()
+    try:
+        del loss  # freed by reference counting alone, from the root down
+        assert all(p() is None for p in probes)
+    finally:
+        gc.enable()
