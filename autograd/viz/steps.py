@@ -170,8 +170,8 @@ def _replayed_steps(walk, root, gradient):
 
 
 def _kept_steps(walk):
-    """The same steps from what a releasing backward() kept, computing nothing again: each
-    op's output gradient where it was small (Function.out_grad) and, for each input, the
+    """The same steps from what a releasing backward() kept, running no large rule again: each
+    op's output gradient where it was small (autograd.kept_grads) and, for each input, the
     gradient it received in all: exact where the op is its only consumer; for a shared
     input its total, flagged None. A larger intermediate's gradient was not kept: its
     entry is None and `flows` says that a gradient went there (the caption gives its rule
