@@ -117,6 +117,8 @@ def _run_rule(node, g, out, inputs):
             if type(result) is not tuple or len(result) != len(inputs):
                 result = _rule_output(node, result)
             return _checked(node, result, True)
+    except Exception:  # NOTE: a picture shows "not kept" rather than fail on a user's rule
+        return _UNKNOWN
     finally:
         node.inputs = None
 

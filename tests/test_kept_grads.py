@@ -217,3 +217,29 @@ def test_dropping_a_long_released_chain_frees_every_node():
         assert all(p() is None for p in probes)
     finally:
         gc.enable()
+
+
+def test_a_rule_that_fails_on_replay_leaves_its_inputs_gradients_unknown():
+    calls = []
+
+    class Once(Function):
+        """2x, whose rule refuses to run a second time (a user's op with one-shot state)."""
+        name = "once"
+
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, grad, out):
+            calls.append(1)
+            if len(calls) > 1:
+                raise RuntimeError("state already consumed")
+            return (grad * 2,)
+
+    x = Tensor(np.array([1.0, -1.0]), requires_grad=True)
+    h = x.tanh()
+    y = Once.apply(h)
+    loss = (y * y).sum()
+    loss.backward()
+    np.testing.assert_allclose(x.grad.data, 8 * np.tanh([1.0, -1.0]) * (1 - np.tanh([1.0, -1.0]) ** 2))
+    np.testing.assert_allclose(kept_grad(y.grad_fn), 2 * y.data)  # kept by the walk
+    assert kept_grad(h.grad_fn) is None and len(calls) == 2  # tried again, refused: not kept
