@@ -481,6 +481,24 @@ def test_in_place_change_of_a_saved_input_raises_naming_the_op():
         y.backward()
 
 
+def test_ops_that_share_a_version_pair_still_each_see_their_own_inputs_change():
+    # after two in-place updates, every w * x records versions (2, 0): one shared tuple
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with ag.no_grad():
+        w.add_(1.0)
+        w.add_(1.0)
+    xs = [Tensor(np.array([float(k), 1.0])) for k in range(3)]
+    products = [w * x for x in xs]
+    assert products[0].grad_fn.versions == (2, 0)
+    assert all(p.grad_fn.versions is products[0].grad_fn.versions for p in products)
+    xs[1].add_(1.0)  # only the second product's saved input changes
+    products[0].sum().backward()
+    products[2].sum().backward()
+    np.testing.assert_allclose(w.grad.data, xs[0].data + xs[2].data)
+    with pytest.raises(RuntimeError, match=r"op 'mul'.*modified in place"):
+        products[1].sum().backward()
+
+
 def test_zero_on_a_saved_output_raises_naming_the_op():
     x = leaf([1.0, 2.0])
     e = x.exp()
