@@ -3,7 +3,7 @@
 backward() keeps dL/dt on the op that made a small tensor t (`Function.out_grad`) where it
 releases the op through `Function.release`. An elementwise op with a small output (every op
 of a neuron-level graph) it releases inline, keeping its inputs and state but not its
-gradient: keeping 10,000 small gradient arrays cost ~6% of a chain of small ops, paid by
+gradient: keeping 10,000 small gradient arrays cost ~4% of a chain of small ops, paid by
 every training step, while a picture is drawn once (benchmarks/README.md, "Memory after
 backward"). `kept_grad(node)` is how pictures read a gradient: the first time one is missing,
 the rules of the ops that kept their state run again from what the last backward() calls
