@@ -112,9 +112,10 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
             g = grads[root] + g
             owned.add(root)
         grads[root] = g
-    # (a root named twice has a summed buffer the walk may add into: copied)
-    root_grads = [grads[root] + 0 if root in owned else grads[root] for root in roots]
     wanted = None if inputs is None else dict.fromkeys(inputs)
+    noted = inputs is None and not retain_graph  # its gradients recomputed for pictures
+    if noted:  # (a root named twice has a summed buffer the walk may add into: copied)
+        root_grads = [grads[root] + 0 if root in owned else grads[root] for root in roots]
     order = _toposort(roots)
     kept = {}  # tensor -> its summary in the released graph (autograd.summary)
     chain = []  # the tensors of the ops released inline, the root's first
@@ -126,7 +127,7 @@ def backward(roots, gradients=None, retain_graph=None, create_graph=False, input
         if not retain_graph:
             _mark_failed(order, exc)
         raise
-    if wanted is None and not retain_graph:
+    if noted:
         kept_grads.note_backward(roots, root_grads)
         if chain and len(roots) == 1:
             # NOTE: the kept graph is a chain Tensor -> op -> its inputs -> Tensor..., so

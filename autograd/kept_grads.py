@@ -18,7 +18,7 @@ import weakref
 import numpy as np
 
 from .grad_mode import no_grad
-from .summary import SMALL
+from .summary import SMALL, as_input_grad
 
 _UNKNOWN = object()  # a sum one of whose terms cannot be recomputed
 _EMIT = object()  # stack marker of the depth-first order (as engine._toposort)
@@ -92,7 +92,9 @@ def _replay(roots, grads):
                 continue
             pg = _UNKNOWN if given is _UNKNOWN else (given[i] if i < len(given) else None)
             if pg is not None:
-                totals[p._ctx] = _add(totals.get(p._ctx), _fit(pg, p.data))
+                if pg is not _UNKNOWN:
+                    pg = as_input_grad(pg, p.data)
+                totals[p._ctx] = _add(totals.get(p._ctx), pg)
 
 
 def _run_rule(node, g, out, inputs):
@@ -101,7 +103,7 @@ def _run_rule(node, g, out, inputs):
     if g is None or out is None:
         return _UNKNOWN
     versions = node.versions
-    if versions is not None and tuple([t._version for t in inputs]) != tuple(versions):
+    if versions is not None and tuple([t._version for t in inputs]) != versions:
         return _UNKNOWN
     if node.saves_output and out._version:
         return _UNKNOWN
@@ -121,19 +123,6 @@ def _run_rule(node, g, out, inputs):
         return _UNKNOWN
     finally:
         node.inputs = None
-
-
-def _fit(pg, data):
-    """A rule's gradient as the walk adds it: summed to the input's shape, in its dtype."""
-    if pg is _UNKNOWN:
-        return pg
-    if pg.shape != data.shape:
-        from .ops.reduce import sum_to
-
-        pg = sum_to(pg, data.shape)
-    if pg.dtype != data.dtype:
-        pg = pg.astype(data.dtype)
-    return pg
 
 
 def _add(old, new):

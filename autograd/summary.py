@@ -62,18 +62,24 @@ def small_input_grads(inputs, input_grads, where):
     for i in where:
         if i >= len(input_grads) or input_grads[i] is None:
             continue
-        data, pg = inputs[i].data, input_grads[i]
+        pg = input_grads[i]
         if not isinstance(pg, (np.ndarray, np.generic)):
             pg = pg.data  # a Tensor under create_graph
-        if pg.shape != data.shape:
-            from .ops.reduce import sum_to  # NOTE: here, not at the top: ops import this module
-            pg = sum_to(pg, data.shape)
-        if pg.dtype != data.dtype:
-            pg = pg.astype(data.dtype)
         if given is None:
             given = [None] * len(inputs)
-        given[i] = pg
+        given[i] = as_input_grad(pg, inputs[i].data)
     return None if given is None else tuple(given)
+
+
+def as_input_grad(pg, data):
+    """A rule's gradient for an input as the walk adds it: summed to the input's shape (a
+    broadcast input), in its dtype."""
+    if pg.shape != data.shape:
+        from .ops.reduce import sum_to  # NOTE: here, not at the top: ops import this module
+        pg = sum_to(pg, data.shape)
+    if pg.dtype != data.dtype:
+        pg = pg.astype(data.dtype)
+    return pg
 
 
 def summarise(inputs, memo):

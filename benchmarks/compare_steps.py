@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from harness import both_orders, timed  # noqa: E402
-from workloads.common import fashion_batches  # noqa: E402
+from workloads.common import fashion_batches, sgd_step  # noqa: E402
 
 
 def _ours(name):
@@ -53,13 +53,7 @@ def _workloads(autograd, nn, F):
 
     def trainer(model, x, y):
         opt = nn.optim.SGD(model.parameters(), lr=0.05)
-
-        def step():
-            loss = F.cross_entropy(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        return step
+        return sgd_step(model, F.cross_entropy, opt, lambda: (x, y))
 
     def init(model):  # the same weights in both trees, whatever their initialisers draw
         wrng = np.random.default_rng(1)
